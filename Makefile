@@ -1,0 +1,246 @@
+# hvnode: pinned upstream sources -> a read-only, reproducible KVM hypervisor node image.
+#   make            build everything into $(O)/images (installs missing host packages as root)
+#   make test       build, then boot the real outputs under QEMU and check them
+#   make source     fetch and verify the pinned sources only (fills DL_DIR for offline builds)
+#   make run        boot the ISO in QEMU on this terminal
+#   make repro-check  build twice in two output directories and compare SHA256SUMS
+# Variables: O (output dir, default out), DL_DIR (source cache), V=1 (show all output),
+# SOURCE_DATE_EPOCH (default: the last commit's time), JOBS (parallel compile jobs).
+.DEFAULT_GOAL := all
+SHELL := /bin/sh
+.DELETE_ON_ERROR:
+.SECONDARY:
+.SUFFIXES:
+
+TOP := $(CURDIR)
+O ?= out
+override O := $(abspath $(O))
+HVNODE_CACHE ?= $(HOME)/.cache/hvnode
+DL_DIR ?= $(HVNODE_CACHE)/dl
+override DL_DIR := $(abspath $(DL_DIR))
+APT_STATE := $(HVNODE_CACHE)/apt
+JOBS ?= $(shell nproc)
+V ?= 0
+B := $(O)/build
+IMG := $(O)/images
+LOGS := $(O)/logs
+STAMP := $(O)/stamps
+
+SOURCE_DATE_EPOCH ?= $(shell git -C $(TOP) log -1 --format=%ct 2>/dev/null || echo 0)
+HVNODE_VERSION := $(shell cat $(TOP)/VERSION)+g$(shell git -C $(TOP) describe --always --dirty --abbrev=12 2>/dev/null || echo unknown)
+export SOURCE_DATE_EPOCH V HVNODE_VERSION
+export TZ := UTC
+export LC_ALL := C
+export CCACHE_DIR ?= $(HOME)/.cache/ccache
+export CCACHE_BASEDIR := $(B)
+export CCACHE_NOHASHDIR := 1
+export CCACHE_MAXSIZE ?= 5G
+
+STEP := $(TOP)/scripts/step.sh
+lock_field = $(shell awk '$$1 == "$(1)" { print $$2; exit }' $(TOP)/sources.lock)
+# Upstream version without the Debian epoch, as in file names.
+pkg_version = $(lastword $(subst :, ,$(call lock_field,$(1))))
+
+PACKAGES := linux busybox dropbear
+KERNEL_FRAGMENTS := $(sort $(wildcard $(TOP)/kernel-config/*.config))
+
+.PHONY: all source kernel userland rootfs images test run repro-check clean distclean help \
+	kernel-config-update host-deps
+all: images
+
+help:
+	@sed -n '2,10s/^# \{0,1\}//p' $(TOP)/Makefile
+
+# ---- host packages --------------------------------------------------------------------------
+HOST_DEPS := $(STAMP)/host-deps
+$(HOST_DEPS): $(TOP)/scripts/host-deps.sh
+	@mkdir -p $(@D)
+	@$(TOP)/scripts/host-deps.sh
+	@touch $@
+host-deps: $(HOST_DEPS)
+
+# ---- sources: fetch + verify (sources.lock), then unpack with Debian's patch series ----------
+# Each package's slice of sources.lock is its own file, rewritten only when it changes, so
+# moving one pin rebuilds only that package.
+$(STAMP)/lock-%: FORCE
+	@mkdir -p $(@D)
+	@awk '$$1 == "$*"' $(TOP)/sources.lock >$@.new
+	@if cmp -s $@.new $@; then rm -f $@.new; else mv $@.new $@; fi
+
+$(STAMP)/fetched-%: $(STAMP)/lock-% | $(HOST_DEPS)
+	@$(STEP) $* "fetch + sha256 $(call lock_field,$*)" $(LOGS)/$*-fetch.log \
+		$(TOP)/scripts/fetch.sh $(TOP)/sources.lock $(DL_DIR) $(APT_STATE) $*
+	@touch $@
+
+$(STAMP)/extracted-%: $(STAMP)/fetched-%
+	@rm -rf $(B)/$* $(B)/$*.tmp
+	@mkdir -p $(B)
+	@$(STEP) $* "unpack + Debian patches" $(LOGS)/$*-extract.log \
+		dpkg-source --no-check -x $(DL_DIR)/$*/$*_$(call pkg_version,$*).dsc $(B)/$*.tmp
+	@mv $(B)/$*.tmp $(B)/$*
+	@touch $@
+
+source: $(addprefix $(STAMP)/fetched-,$(PACKAGES))
+
+# ---- kernel -----------------------------------------------------------------------------------
+KSRC := $(B)/linux
+KMAKE := $(MAKE) -C $(KSRC) ARCH=x86_64 -j$(JOBS) CC="ccache gcc" HOSTCC="ccache gcc" \
+	KBUILD_BUILD_TIMESTAMP="$$(date -u -d @$(SOURCE_DATE_EPOCH) '+%Y-%m-%d')" \
+	KBUILD_BUILD_USER=hvnode KBUILD_BUILD_HOST=hvnode KBUILD_BUILD_VERSION=1
+KCONFIG := $(B)/kernel.config
+KERNEL := $(B)/bzImage
+KHEADERS := $(B)/linux-headers
+
+# Resolve the fragments in a scratch copy of the config machinery, check every requested option,
+# then compare with the committed resolved config (kernel-config/resolved/x86_64.config).
+$(KCONFIG): $(KERNEL_FRAGMENTS) $(STAMP)/extracted-linux $(TOP)/scripts/kernel-config.sh \
+		$(TOP)/scripts/kernel-config-check.sh
+	@$(STEP) kernel "config: merge + check $(words $(KERNEL_FRAGMENTS)) fragments" \
+		$(LOGS)/kernel-config.log $(TOP)/scripts/kernel-config.sh $(KSRC) $(KSRC) $(KERNEL_FRAGMENTS)
+	@grep -v '^# Linux/x86' $(KSRC)/.config | grep -v '^# Compiler:' >$@.new
+	@if cmp -s $@.new $@; then rm -f $@.new; else mv $@.new $@; fi
+
+kernel-config-check: $(KCONFIG)
+	@$(TOP)/scripts/kernel-config-check.sh $(KCONFIG) $(KERNEL_FRAGMENTS)
+
+$(KERNEL): $(KCONFIG)
+	@$(STEP) kernel "build bzImage ($(call lock_field,linux))" $(LOGS)/kernel-build.log \
+		$(KMAKE) bzImage
+	@cp $(KSRC)/arch/x86/boot/bzImage $@.tmp && mv $@.tmp $@
+
+$(STAMP)/kernel-headers: $(KCONFIG)
+	@rm -rf $(KHEADERS)
+	@$(STEP) kernel "headers_install" $(LOGS)/kernel-headers.log \
+		$(KMAKE) headers_install INSTALL_HDR_PATH=$(KHEADERS)
+	@touch $@
+
+kernel: $(KERNEL)
+
+FORCE:
+
+# ---- userland: static musl binaries ----------------------------------------------------------
+MUSL_CC := musl-gcc
+MUSL_CFLAGS := -Os -fstack-protector-strong -isystem $(KHEADERS)/include
+BUSYBOX := $(B)/busybox/busybox
+DROPBEAR := $(B)/dropbear/dropbearmulti
+VMM := $(B)/vmm/hvnode-vmm
+AGENT := $(B)/agent/hvnode-agent
+
+$(BUSYBOX): $(STAMP)/extracted-busybox $(STAMP)/kernel-headers $(TOP)/rootfs/busybox.config
+	@cp $(TOP)/rootfs/busybox.config $(B)/busybox/.config
+	@$(STEP) busybox "config check" $(LOGS)/busybox-config.log \
+		sh -c 'cd $(B)/busybox && make oldconfig </dev/null && \
+		if ! diff -u $(TOP)/rootfs/busybox.config .config | grep "^[-+]CONFIG"; then :; else \
+		echo "rootfs/busybox.config is incomplete for this busybox; refresh it from $(B)/busybox/.config"; exit 1; fi'
+	@$(STEP) busybox "build (musl, static)" $(LOGS)/busybox-build.log \
+		$(MAKE) -C $(B)/busybox -j$(JOBS) CC=$(MUSL_CC) HOSTCC=gcc \
+		CONFIG_EXTRA_CFLAGS="$(MUSL_CFLAGS)" busybox
+	@touch $@
+
+$(DROPBEAR): $(STAMP)/extracted-dropbear $(STAMP)/kernel-headers $(TOP)/rootfs/dropbear/localoptions.h
+	@cp $(TOP)/rootfs/dropbear/localoptions.h $(B)/dropbear/localoptions.h
+	@$(STEP) dropbear "configure (musl, static)" $(LOGS)/dropbear-configure.log \
+		sh -c 'cd $(B)/dropbear && CC=$(MUSL_CC) CFLAGS="$(MUSL_CFLAGS)" ./configure \
+		--enable-static --disable-zlib --disable-harden --disable-lastlog --disable-utmp \
+		--disable-utmpx --disable-wtmp --disable-wtmpx --disable-pututline --disable-pututxline'
+	@$(STEP) dropbear "build" $(LOGS)/dropbear-build.log \
+		$(MAKE) -C $(B)/dropbear -j$(JOBS) PROGRAMS="dropbear dropbearkey" MULTI=1 STATIC=1
+	@strip $(B)/dropbear/dropbearmulti
+	@touch $@
+
+# vmm/ and agent/ have Makefiles of their own; they are always asked and rebuild what changed.
+define hvnode_program
+$$(B)/$(1)/hvnode-$(1): $$(STAMP)/kernel-headers FORCE
+	@mkdir -p $$(B)/$(1)
+	@$$(STEP) $(1) "build hvnode-$(1) (musl, static)" $$(LOGS)/$(1)-build.log \
+		$$(MAKE) -C $$(TOP)/$(1) O=$$(B)/$(1) CC=$$(MUSL_CC) CFLAGS="$$(MUSL_CFLAGS)" \
+		HVNODE_VERSION=$$(HVNODE_VERSION)
+endef
+$(eval $(call hvnode_program,vmm))
+$(eval $(call hvnode_program,agent))
+
+userland: $(BUSYBOX) $(DROPBEAR) $(VMM) $(AGENT)
+
+# ---- BUILDINFO, root tree, squashfs, initramfs ------------------------------------------------
+BUILDINFO := $(B)/BUILDINFO
+$(BUILDINFO): $(TOP)/sources.lock $(KCONFIG) $(TOP)/scripts/buildinfo.sh FORCE
+	@$(TOP)/scripts/buildinfo.sh $(TOP)/sources.lock $(KCONFIG) >$@.new
+	@if cmp -s $@.new $@; then rm -f $@.new; else mv $@.new $@; fi
+
+ROOTFS_FILES := $(shell find $(TOP)/rootfs -print | LC_ALL=C sort)
+TARGET := $(B)/target
+SQUASHFS := $(B)/rootfs.squashfs
+INITRD := $(B)/initrd.img
+
+$(SQUASHFS): $(ROOTFS_FILES) $(BUSYBOX) $(DROPBEAR) $(VMM) $(AGENT) $(BUILDINFO) $(KCONFIG) \
+		$(TOP)/scripts/mkrootfs.sh
+	@$(STEP) rootfs "assemble target tree" $(LOGS)/rootfs.log \
+		$(TOP)/scripts/mkrootfs.sh $(TARGET) $(TOP)/rootfs/overlay $(BUSYBOX) $(DROPBEAR) \
+		$(VMM) $(AGENT) $(BUILDINFO) $(KCONFIG)
+	@awk '!/^#/ && NF == 4 { sub("^/", "", $$1); print $$1, "m", $$2, $$3, $$4 }' \
+		$(TOP)/rootfs/permissions.table >$(B)/squashfs.pseudo
+	@rm -f $@ $@.tmp
+	@$(STEP) squashfs "mksquashfs (xz)" $(LOGS)/squashfs.log \
+		mksquashfs $(TARGET) $@.tmp -noappend -comp xz -Xbcj x86 -all-root \
+		-pf $(B)/squashfs.pseudo -processors $(JOBS) -no-progress
+	@mv $@.tmp $@
+
+# The initramfs is made with the kernel's own gen_init_cpio from a sorted list: fixed owners,
+# mtimes of SOURCE_DATE_EPOCH, sequential inode numbers, so it is identical on every build.
+$(INITRD): $(SQUASHFS) $(BUSYBOX) $(TOP)/rootfs/initramfs/init $(KERNEL)
+	@{ echo "dir /bin 0755 0 0"; echo "dir /dev 0755 0 0"; \
+	   echo "nod /dev/console 0600 0 0 c 5 1"; echo "dir /newroot 0755 0 0"; \
+	   echo "dir /proc 0755 0 0"; echo "dir /sys 0755 0 0"; \
+	   echo "file /bin/busybox $(BUSYBOX) 0755 0 0"; \
+	   echo "file /init $(TOP)/rootfs/initramfs/init 0755 0 0"; \
+	   echo "file /rootfs.squashfs $(SQUASHFS) 0444 0 0"; } >$(B)/initramfs.list
+	@$(STEP) initramfs "gen_init_cpio" $(LOGS)/initramfs.log \
+		sh -c '$(KSRC)/usr/gen_init_cpio -t $(SOURCE_DATE_EPOCH) $(B)/initramfs.list >$@.tmp'
+	@mv $@.tmp $@
+
+rootfs: $(INITRD)
+
+# ---- images: hybrid ISO, PXE set, SHA256SUMS, BUILDINFO ---------------------------------------
+ISO := $(IMG)/hvnode.iso
+IMAGE_FILES := $(sort $(wildcard $(TOP)/image/*))
+
+$(ISO): $(KERNEL) $(INITRD) $(IMAGE_FILES) $(TOP)/scripts/mkiso.sh
+	@mkdir -p $(IMG)
+	@rm -f $@
+	@$(STEP) iso "grub-mkimage + FAT ESP + xorriso" $(LOGS)/iso.log \
+		$(TOP)/scripts/mkiso.sh $(B)/iso $(KERNEL) $(INITRD) $(TOP)/image $@.tmp
+	@mv $@.tmp $@
+
+$(STAMP)/pxe: $(KERNEL) $(INITRD) $(IMAGE_FILES) $(TOP)/scripts/mkpxe.sh
+	@rm -f $@
+	@$(STEP) pxe "PXE set (pxelinux, iPXE)" $(LOGS)/pxe.log \
+		$(TOP)/scripts/mkpxe.sh $(IMG)/pxe $(KERNEL) $(INITRD) $(TOP)/image
+	@touch $@
+
+$(IMG)/SHA256SUMS: $(ISO) $(STAMP)/pxe $(BUILDINFO)
+	@cp $(BUILDINFO) $(IMG)/BUILDINFO
+	@(cd $(IMG) && find . -type f ! -name SHA256SUMS -printf '%P\n' | LC_ALL=C sort | \
+		xargs sha256sum) >$@.tmp
+	@mv $@.tmp $@
+	@echo "[images] $(IMG)"
+	@(cd $(IMG) && find . -type f -printf '%P\n' | LC_ALL=C sort | xargs du -b) | \
+		awk '{ printf "    %-28s %10.1f MiB  (%d bytes)\n", $$2, $$1 / 1048576, $$1 }'
+
+images: $(IMG)/SHA256SUMS
+
+# ---- tests, run, reproducibility -------------------------------------------------------------
+test: images
+	@$(TOP)/tests/qemu-boot/run-all.sh $(IMG) $(O)/test
+
+run: images
+	@$(TOP)/scripts/run-qemu.sh $(ISO)
+
+repro-check: $(HOST_DEPS)
+	@$(TOP)/scripts/repro-check.sh $(O)/repro
+
+clean:
+	rm -rf $(O)
+
+# distclean also drops the source cache, so the next build fetches again.
+distclean: clean
+	rm -rf $(DL_DIR) $(APT_STATE)

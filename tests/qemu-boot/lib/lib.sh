@@ -1,0 +1,53 @@
+# hvnode boot tests: shared helpers, sourced by each NNN_name/test.sh.
+# Environment from run-all.sh: IMG (the images directory), WORK (a scratch dir for this test).
+# QEMU runs under TCG with -cpu max (emulated SVM, so the node's own KVM works).
+LIB=$(cd "$(dirname "$0")/../lib" && pwd)
+: "${IMG:?}" "${WORK:?}"
+CONSOLE="$WORK/console.log"
+SHELL_SOCK="$WORK/shell.sock"
+QEMU_PID=
+READY='hvnode: node ready \(version '
+# Seconds to wait for the ready marker (TCG; measured boots take 10-40 s on 2 cores).
+BOOT_TIMEOUT=${BOOT_TIMEOUT:-240}
+
+# qemu_start ARGS...: boots a node in the background; serial 0 to $CONSOLE, serial 1 on
+# $SHELL_SOCK (the debug shell, when the cmdline enables it).
+qemu_start() {
+	rm -f "$CONSOLE" "$SHELL_SOCK"
+	qemu-system-x86_64 -accel tcg -cpu max -smp 2 -m 1536 -display none -no-reboot \
+		-serial "file:$CONSOLE" -serial "unix:$SHELL_SOCK,server=on,wait=off" \
+		-monitor none "$@" >"$WORK/qemu.log" 2>&1 &
+	QEMU_PID=$!
+}
+
+qemu_stop() {
+	if [ -n "$QEMU_PID" ]; then
+		kill "$QEMU_PID" 2>/dev/null || true
+		wait "$QEMU_PID" 2>/dev/null || true
+		QEMU_PID=
+	fi
+}
+
+# wait_console REGEX [TIMEOUT_S]: fails the test unless the console shows REGEX in time.
+wait_console() {
+	python3 "$LIB/console.py" wait "$CONSOLE" "$1" "${2:-$BOOT_TIMEOUT}" || {
+		echo "qemu: $(cat "$WORK/qemu.log" 2>/dev/null)" >&2
+		return 1
+	}
+}
+
+# node_sh COMMAND: runs COMMAND in the node's debug shell; prints output, returns its status.
+node_sh() {
+	python3 "$LIB/console.py" sh "$SHELL_SOCK" 60 "$1"
+}
+
+# check DESCRIPTION COMMAND: node_sh COMMAND must succeed.
+check() {
+	if out=$(node_sh "$2"); then
+		echo "  ok: $1"
+	else
+		echo "  FAIL: $1 (command: $2)"
+		echo "$out" | sed 's/^/    /'
+		return 1
+	fi
+}
