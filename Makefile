@@ -83,9 +83,12 @@ $(STAMP)/extracted-%: $(STAMP)/fetched-%
 source: $(addprefix $(STAMP)/fetched-,$(PACKAGES))
 
 # ---- kernel -----------------------------------------------------------------------------------
+# A third-party binary carries the date of its own Debian changelog entry, not the commit's:
+# an incremental build then equals a clean one (the binary depends on its inputs only).
+pkg_epoch = $$(dpkg-parsechangelog -l $(B)/$(1)/debian/changelog -S Timestamp)
 KSRC := $(B)/linux
 KMAKE := $(MAKE) -C $(KSRC) ARCH=x86_64 -j$(JOBS) CC="ccache gcc" HOSTCC="ccache gcc" \
-	KBUILD_BUILD_TIMESTAMP="$$(date -u -d @$(SOURCE_DATE_EPOCH) '+%Y-%m-%d')" \
+	KBUILD_BUILD_TIMESTAMP="$$(date -u -d @$(call pkg_epoch,linux) '+%Y-%m-%d')" \
 	KBUILD_BUILD_USER=hvnode KBUILD_BUILD_HOST=hvnode KBUILD_BUILD_VERSION=1
 KCONFIG := $(B)/kernel.config
 KERNEL := $(B)/bzImage
@@ -104,6 +107,7 @@ kernel-config-check: $(KCONFIG)
 	@$(TOP)/scripts/kernel-config-check.sh $(KCONFIG) $(KERNEL_FRAGMENTS)
 
 $(KERNEL): $(KCONFIG)
+	$(STALE_IMAGES)
 	@$(STEP) kernel "build bzImage ($(call lock_field,linux))" $(LOGS)/kernel-build.log \
 		$(KMAKE) bzImage
 	@cp $(KSRC)/arch/x86/boot/bzImage $@.tmp && mv $@.tmp $@
@@ -133,6 +137,7 @@ $(BUSYBOX): $(STAMP)/extracted-busybox $(STAMP)/kernel-headers $(TOP)/rootfs/bus
 		if ! diff -u $(TOP)/rootfs/busybox.config .config | grep "^[-+]CONFIG"; then :; else \
 		echo "rootfs/busybox.config is incomplete for this busybox; refresh it from $(B)/busybox/.config"; exit 1; fi'
 	@$(STEP) busybox "build (musl, static)" $(LOGS)/busybox-build.log \
+		env SOURCE_DATE_EPOCH=$(call pkg_epoch,busybox) \
 		$(MAKE) -C $(B)/busybox -j$(JOBS) CC=$(MUSL_CC) HOSTCC=gcc \
 		CONFIG_EXTRA_CFLAGS="$(MUSL_CFLAGS)" busybox
 	@touch $@
@@ -149,12 +154,18 @@ $(DROPBEAR): $(STAMP)/extracted-dropbear $(STAMP)/kernel-headers $(TOP)/rootfs/d
 	@touch $@
 
 # vmm/ and agent/ have Makefiles of their own; they are always asked and rebuild what changed.
+VERSION_FILE := $(B)/version
+$(VERSION_FILE): FORCE
+	@mkdir -p $(@D)
+	@echo "$(HVNODE_VERSION)" >$@.new
+	@if cmp -s $@.new $@; then rm -f $@.new; else mv $@.new $@; fi
+
 define hvnode_program
-$$(B)/$(1)/hvnode-$(1): $$(STAMP)/kernel-headers FORCE
+$$(B)/$(1)/hvnode-$(1): $$(STAMP)/kernel-headers $$(VERSION_FILE) FORCE
 	@mkdir -p $$(B)/$(1)
 	@$$(STEP) $(1) "build hvnode-$(1) (musl, static)" $$(LOGS)/$(1)-build.log \
 		$$(MAKE) -C $$(TOP)/$(1) O=$$(B)/$(1) CC=$$(MUSL_CC) CFLAGS="$$(MUSL_CFLAGS)" \
-		HVNODE_VERSION=$$(HVNODE_VERSION)
+		HVNODE_VERSION=$$(HVNODE_VERSION) VERSION_FILE=$$(VERSION_FILE)
 endef
 $(eval $(call hvnode_program,vmm))
 $(eval $(call hvnode_program,agent))
@@ -179,6 +190,7 @@ $(SQUASHFS): $(ROOTFS_FILES) $(BUSYBOX) $(DROPBEAR) $(VMM) $(AGENT) $(BUILDINFO)
 		$(VMM) $(AGENT) $(BUILDINFO) $(KCONFIG)
 	@awk '!/^#/ && NF == 4 { sub("^/", "", $$1); print $$1, "m", $$2, $$3, $$4 }' \
 		$(TOP)/rootfs/permissions.table >$(B)/squashfs.pseudo
+	$(STALE_IMAGES)
 	@rm -f $@ $@.tmp
 	@$(STEP) squashfs "mksquashfs (xz)" $(LOGS)/squashfs.log \
 		mksquashfs $(TARGET) $@.tmp -noappend -comp xz -Xbcj x86 -all-root \
@@ -188,6 +200,7 @@ $(SQUASHFS): $(ROOTFS_FILES) $(BUSYBOX) $(DROPBEAR) $(VMM) $(AGENT) $(BUILDINFO)
 # The initramfs is made with the kernel's own gen_init_cpio from a sorted list: fixed owners,
 # mtimes of SOURCE_DATE_EPOCH, sequential inode numbers, so it is identical on every build.
 $(INITRD): $(SQUASHFS) $(BUSYBOX) $(TOP)/rootfs/initramfs/init $(KERNEL)
+	$(STALE_IMAGES)
 	@{ echo "dir /bin 0755 0 0"; echo "dir /dev 0755 0 0"; \
 	   echo "nod /dev/console 0600 0 0 c 5 1"; echo "dir /newroot 0755 0 0"; \
 	   echo "dir /proc 0755 0 0"; echo "dir /sys 0755 0 0"; \
@@ -200,19 +213,23 @@ $(INITRD): $(SQUASHFS) $(BUSYBOX) $(TOP)/rootfs/initramfs/init $(KERNEL)
 
 rootfs: $(INITRD)
 
+# A step that changes what the images are made of first removes the images made before, so a
+# build that fails later never leaves an old image beside a SHA256SUMS that looks complete.
+STALE_IMAGES = @rm -rf $(IMG)/SHA256SUMS $(IMG)/BUILDINFO $(IMG)/hvnode.iso $(IMG)/pxe $(STAMP)/pxe
+
 # ---- images: hybrid ISO, PXE set, SHA256SUMS, BUILDINFO ---------------------------------------
 ISO := $(IMG)/hvnode.iso
 IMAGE_FILES := $(sort $(wildcard $(TOP)/image/*))
 
 $(ISO): $(KERNEL) $(INITRD) $(IMAGE_FILES) $(TOP)/scripts/mkiso.sh
 	@mkdir -p $(IMG)
-	@rm -f $@
+	@rm -f $@ $(IMG)/SHA256SUMS
 	@$(STEP) iso "grub-mkimage + FAT ESP + xorriso" $(LOGS)/iso.log \
 		$(TOP)/scripts/mkiso.sh $(B)/iso $(KERNEL) $(INITRD) $(TOP)/image $@.tmp
 	@mv $@.tmp $@
 
 $(STAMP)/pxe: $(KERNEL) $(INITRD) $(IMAGE_FILES) $(TOP)/scripts/mkpxe.sh
-	@rm -f $@
+	@rm -rf $@ $(IMG)/SHA256SUMS $(IMG)/pxe
 	@$(STEP) pxe "PXE set (pxelinux, iPXE)" $(LOGS)/pxe.log \
 		$(TOP)/scripts/mkpxe.sh $(IMG)/pxe $(KERNEL) $(INITRD) $(TOP)/image
 	@touch $@
