@@ -9,7 +9,6 @@
 .DEFAULT_GOAL := all
 SHELL := /bin/sh
 .DELETE_ON_ERROR:
-.SECONDARY:
 .SUFFIXES:
 
 TOP := $(CURDIR)
@@ -25,6 +24,7 @@ B := $(O)/build
 IMG := $(O)/images
 LOGS := $(O)/logs
 STAMP := $(O)/stamps
+.PRECIOUS: $(STAMP)/lock-% $(STAMP)/fetched-% $(STAMP)/extracted-%
 
 SOURCE_DATE_EPOCH ?= $(shell git -C $(TOP) log -1 --format=%ct 2>/dev/null || echo 0)
 HVNODE_VERSION := $(shell cat $(TOP)/VERSION)+g$(shell git -C $(TOP) describe --always --dirty --abbrev=12 2>/dev/null || echo unknown)
@@ -87,7 +87,8 @@ source: $(addprefix $(STAMP)/fetched-,$(PACKAGES))
 # an incremental build then equals a clean one (the binary depends on its inputs only).
 pkg_epoch = $$(dpkg-parsechangelog -l $(B)/$(1)/debian/changelog -S Timestamp)
 KSRC := $(B)/linux
-KMAKE := $(MAKE) -C $(KSRC) ARCH=x86_64 -j$(JOBS) CC="ccache gcc" HOSTCC="ccache gcc" \
+# O= (empty) keeps our own O, passed down by make, from turning into kbuild's output dir.
+KMAKE := $(MAKE) -C $(KSRC) O= ARCH=x86_64 -j$(JOBS) CC="ccache gcc" HOSTCC="ccache gcc" \
 	KBUILD_BUILD_TIMESTAMP="$$(date -u -d @$(call pkg_epoch,linux) '+%Y-%m-%d')" \
 	KBUILD_BUILD_USER=hvnode KBUILD_BUILD_HOST=hvnode KBUILD_BUILD_VERSION=1
 KCONFIG := $(B)/kernel.config
@@ -133,12 +134,12 @@ AGENT := $(B)/agent/hvnode-agent
 $(BUSYBOX): $(STAMP)/extracted-busybox $(STAMP)/kernel-headers $(TOP)/rootfs/busybox.config
 	@cp $(TOP)/rootfs/busybox.config $(B)/busybox/.config
 	@$(STEP) busybox "config check" $(LOGS)/busybox-config.log \
-		sh -c 'cd $(B)/busybox && make oldconfig </dev/null && \
+		sh -c 'cd $(B)/busybox && make O= oldconfig </dev/null && \
 		if ! diff -u $(TOP)/rootfs/busybox.config .config | grep "^[-+]CONFIG"; then :; else \
 		echo "rootfs/busybox.config is incomplete for this busybox; refresh it from $(B)/busybox/.config"; exit 1; fi'
 	@$(STEP) busybox "build (musl, static)" $(LOGS)/busybox-build.log \
 		env SOURCE_DATE_EPOCH=$(call pkg_epoch,busybox) \
-		$(MAKE) -C $(B)/busybox -j$(JOBS) CC=$(MUSL_CC) HOSTCC=gcc \
+		$(MAKE) -C $(B)/busybox O= -j$(JOBS) CC=$(MUSL_CC) HOSTCC=gcc \
 		CONFIG_EXTRA_CFLAGS="$(MUSL_CFLAGS)" busybox
 	@touch $@
 
@@ -199,17 +200,11 @@ $(SQUASHFS): $(ROOTFS_FILES) $(BUSYBOX) $(DROPBEAR) $(VMM) $(AGENT) $(BUILDINFO)
 
 # The initramfs is made with the kernel's own gen_init_cpio from a sorted list: fixed owners,
 # mtimes of SOURCE_DATE_EPOCH, sequential inode numbers, so it is identical on every build.
-$(INITRD): $(SQUASHFS) $(BUSYBOX) $(TOP)/rootfs/initramfs/init $(KERNEL)
+$(INITRD): $(SQUASHFS) $(BUSYBOX) $(TOP)/rootfs/initramfs/init $(KERNEL) $(TOP)/scripts/mkinitramfs.sh
 	$(STALE_IMAGES)
-	@{ echo "dir /bin 0755 0 0"; echo "dir /dev 0755 0 0"; \
-	   echo "nod /dev/console 0600 0 0 c 5 1"; echo "dir /newroot 0755 0 0"; \
-	   echo "dir /proc 0755 0 0"; echo "dir /sys 0755 0 0"; \
-	   echo "file /bin/busybox $(BUSYBOX) 0755 0 0"; \
-	   echo "file /init $(TOP)/rootfs/initramfs/init 0755 0 0"; \
-	   echo "file /rootfs.squashfs $(SQUASHFS) 0444 0 0"; } >$(B)/initramfs.list
 	@$(STEP) initramfs "gen_init_cpio" $(LOGS)/initramfs.log \
-		sh -c '$(KSRC)/usr/gen_init_cpio -t $(SOURCE_DATE_EPOCH) $(B)/initramfs.list >$@.tmp'
-	@mv $@.tmp $@
+		$(TOP)/scripts/mkinitramfs.sh $@ $(KSRC)/usr/gen_init_cpio $(BUSYBOX) \
+		$(TOP)/rootfs/initramfs/init $(SQUASHFS)
 
 rootfs: $(INITRD)
 
@@ -247,7 +242,8 @@ images: $(IMG)/SHA256SUMS
 
 # ---- tests, run, reproducibility -------------------------------------------------------------
 test: images
-	@$(TOP)/tests/qemu-boot/run-all.sh $(IMG) $(O)/test
+	@KCONFIG=$(KCONFIG) $(TOP)/tests/host/run-all.sh $(DL_DIR) $(APT_STATE) $(O)/test/host
+	@$(TOP)/tests/qemu-boot/run-all.sh $(IMG) $(O)/test/qemu-boot
 
 run: images
 	@$(TOP)/scripts/run-qemu.sh $(ISO)
