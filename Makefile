@@ -232,8 +232,8 @@ $(STAMP)/pxe: $(KERNEL) $(INITRD) $(IMAGE_FILES) $(TOP)/scripts/mkpxe.sh
 $(IMG)/SHA256SUMS: $(ISO) $(STAMP)/pxe $(BUILDINFO)
 	@cp $(BUILDINFO) $(IMG)/BUILDINFO
 	@(cd $(IMG) && find . -type f ! -name SHA256SUMS -printf '%P\n' | LC_ALL=C sort | \
-		xargs sha256sum) >$@.tmp
-	@mv $@.tmp $@
+		xargs sha256sum) >$(B)/SHA256SUMS.tmp
+	@mv $(B)/SHA256SUMS.tmp $@
 	@echo "[images] $(IMG)"
 	@(cd $(IMG) && find . -type f -printf '%P\n' | LC_ALL=C sort | xargs du -b) | \
 		awk '{ printf "    %-28s %10.1f MiB  (%d bytes)\n", $$2, $$1 / 1048576, $$1 }'
@@ -244,6 +244,8 @@ images: $(IMG)/SHA256SUMS
 test: images
 	@KCONFIG=$(KCONFIG) $(TOP)/tests/host/run-all.sh $(DL_DIR) $(APT_STATE) $(O)/test/host
 	@$(TOP)/tests/qemu-boot/run-all.sh $(IMG) $(O)/test/qemu-boot
+	@$(TOP)/scripts/repro-check.sh $(O)/test/repro $(IMG)
+	@rm -rf $(O)/test/repro
 
 run: images
 	@$(TOP)/scripts/run-qemu.sh $(ISO)
