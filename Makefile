@@ -164,10 +164,12 @@ $(VERSION_FILE): FORCE
 define hvnode_program
 $$(B)/$(1)/hvnode-$(1): $$(STAMP)/kernel-headers $$(VERSION_FILE) FORCE
 	@mkdir -p $$(B)/$(1)
-	@$$(STEP) $(1) "build hvnode-$(1) (musl, static)" $$(LOGS)/$(1)-build.log \
-		$$(MAKE) -C $$(TOP)/$(1) O=$$(B)/$(1) CC=$$(MUSL_CC) CFLAGS="$$(MUSL_CFLAGS)" \
-		HVNODE_VERSION=$$(HVNODE_VERSION) VERSION_FILE=$$(VERSION_FILE)
+	@$$(MAKE) -s -q $$(HVNODE_$(1)_ARGS) || $$(STEP) $(1) "build hvnode-$(1) (musl, static)" \
+		$$(LOGS)/$(1)-build.log $$(MAKE) $$(HVNODE_$(1)_ARGS)
 endef
+HVNODE_vmm_ARGS = -C $(TOP)/vmm O=$(B)/vmm CC=$(MUSL_CC) CFLAGS="$(MUSL_CFLAGS)" \
+	HVNODE_VERSION=$(HVNODE_VERSION) VERSION_FILE=$(VERSION_FILE)
+HVNODE_agent_ARGS = $(subst vmm,agent,$(HVNODE_vmm_ARGS))
 $(eval $(call hvnode_program,vmm))
 $(eval $(call hvnode_program,agent))
 
