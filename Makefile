@@ -134,7 +134,7 @@ AGENT := $(B)/agent/hvnode-agent
 $(BUSYBOX): $(STAMP)/extracted-busybox $(STAMP)/kernel-headers $(TOP)/rootfs/busybox.config
 	@cp $(TOP)/rootfs/busybox.config $(B)/busybox/.config
 	@$(STEP) busybox "config check" $(LOGS)/busybox-config.log \
-		sh -c 'cd $(B)/busybox && make O= oldconfig </dev/null && \
+		sh -c 'cd $(B)/busybox && SOURCE_DATE_EPOCH=$(call pkg_epoch,busybox) make O= oldconfig </dev/null && \
 		if ! diff -u $(TOP)/rootfs/busybox.config .config | grep "^[-+]CONFIG"; then :; else \
 		echo "rootfs/busybox.config is incomplete for this busybox; refresh it from $(B)/busybox/.config"; exit 1; fi'
 	@$(STEP) busybox "build (musl, static)" $(LOGS)/busybox-build.log \
@@ -181,7 +181,8 @@ $(BUILDINFO): $(TOP)/sources.lock $(KCONFIG) $(TOP)/scripts/buildinfo.sh FORCE
 	@$(TOP)/scripts/buildinfo.sh $(TOP)/sources.lock $(KCONFIG) >$@.new
 	@if cmp -s $@.new $@; then rm -f $@.new; else mv $@.new $@; fi
 
-ROOTFS_FILES := $(shell find $(TOP)/rootfs -print | LC_ALL=C sort)
+# Symlinks are left out (they may dangle on the build host); their directories are listed.
+ROOTFS_FILES := $(shell find $(TOP)/rootfs ! -type l -print | LC_ALL=C sort)
 TARGET := $(B)/target
 SQUASHFS := $(B)/rootfs.squashfs
 INITRD := $(B)/initrd.img

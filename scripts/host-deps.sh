@@ -29,6 +29,7 @@ squashfs-tools:mksquashfs for the root filesystem
 syslinux-common:ldlinux.c32 and friends
 xorriso:hybrid ISO
 xz-utils:unpacking the kernel source
+openssh-client:SSH login test against the node
 zstd:kernel compression
 ipxe-qemu:network boot ROM for the PXE test
 '

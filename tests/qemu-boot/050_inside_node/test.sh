@@ -4,7 +4,7 @@ set -eu
 trap qemu_stop EXIT
 # The PXE set's kernel and initrd, booted directly so the debug shell can be enabled on ttyS1.
 qemu_start -kernel "$IMG/pxe/vmlinuz" -initrd "$IMG/pxe/initrd.img" \
-	-append "$(cat "$IMG/pxe/pxelinux.cfg/default" | sed -n 's/^ *APPEND //p') hvnode.debug_shell=ttyS1"
+	-append "$(node_cmdline) hvnode.debug_shell=ttyS1"
 wait_console "$READY"
 wait_console 'WARNING: debug root shell on /dev/ttyS1' 5
 fail=0

@@ -51,3 +51,31 @@ check() {
 		return 1
 	fi
 }
+
+# free_port: prints a free TCP port on 127.0.0.1.
+free_port() {
+	python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+# node_cmdline: the PXE set's kernel cmdline (what pxelinux passes), for -kernel boots.
+node_cmdline() {
+	sed -n 's/^ *APPEND //p' "$IMG/pxe/pxelinux.cfg/default"
+}
+
+# ssh_node PORT KEY COMMAND: runs COMMAND on the node as root over SSH with KEY.
+ssh_node() {
+	ssh -i "$2" -p "$1" -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null \
+		-o BatchMode=yes -o ConnectTimeout=10 -o LogLevel=ERROR root@127.0.0.1 "$3"
+}
+
+# wait_ssh PORT KEY [TIMEOUT_S]: retries an SSH login until it works or the time is up.
+wait_ssh() {
+	deadline=$(( $(date +%s) + ${3:-60} ))
+	while ! ssh_node "$1" "$2" true 2>"$WORK/ssh-wait.err"; do
+		if [ "$(date +%s)" -ge "$deadline" ]; then
+			echo "ssh: no login within ${3:-60} s: $(cat "$WORK/ssh-wait.err")" >&2
+			return 1
+		fi
+		sleep 1
+	done
+}

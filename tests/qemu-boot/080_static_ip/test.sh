@@ -1,0 +1,21 @@
+# SUMMARY: a static address from the kernel's ip= syntax works without DHCP (SSH reaches the node through it)
+set -eu
+. "$(dirname "$0")/../lib/lib.sh"
+trap qemu_stop EXIT
+ssh-keygen -q -t ed25519 -N '' -f "$WORK/key"
+pub=$(cut -d' ' -f2 "$WORK/key.pub")
+port=$(free_port)
+# QEMU user networking: the node is 10.0.2.15/24, the gateway 10.0.2.2, DNS 10.0.2.3.
+qemu_start -kernel "$IMG/pxe/vmlinuz" -initrd "$IMG/pxe/initrd.img" \
+	-append "$(node_cmdline) hvnode.debug_shell=ttyS1 hvnode.ssh_key=ssh-ed25519:$pub ip=10.0.2.15::10.0.2.2:255.255.255.0:static-node:eth0:off:10.0.2.3" \
+	-netdev "user,id=n0,hostfwd=tcp:127.0.0.1:$port-:22" -device e1000,netdev=n0
+wait_console "$READY"
+wait_console 'hvnode: network: br0 over eth0 .*, static' 5
+wait_ssh "$port" "$WORK/key" 120
+fail=0
+check "br0 has the static address" "ip -o -4 addr show br0 | grep -q '10.0.2.15/24'" || fail=1
+check "the default route goes via the ip= gateway" "ip route | grep -q '^default via 10.0.2.2 dev br0'" || fail=1
+check "no DHCP client runs" "! pidof udhcpc" || fail=1
+check "the hostname comes from ip=" "test \"\$(hostname)\" = static-node" || fail=1
+check "DNS comes from ip=" "grep -q '^nameserver 10.0.2.3' /etc/resolv.conf" || fail=1
+exit $fail
