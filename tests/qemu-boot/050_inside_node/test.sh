@@ -3,8 +3,7 @@ set -eu
 . "$(dirname "$0")/../lib/lib.sh"
 trap qemu_stop EXIT
 # The PXE set's kernel and initrd, booted directly so the debug shell can be enabled on ttyS1.
-qemu_start -kernel "$IMG/pxe/vmlinuz" -initrd "$IMG/pxe/initrd.img" \
-	-append "$(node_cmdline) hvnode.debug_shell=ttyS1"
+boot_pxe_set ""
 wait_console "$READY"
 wait_console 'WARNING: debug root shell on /dev/ttyS1' 5
 fail=0

@@ -2,9 +2,7 @@
 set -eu
 . "$(dirname "$0")/../lib/lib.sh"
 trap qemu_stop EXIT
-qemu_start -kernel "$IMG/pxe/vmlinuz" -initrd "$IMG/pxe/initrd.img" \
-	-append "$(node_cmdline) hvnode.debug_shell=ttyS1" \
-	-netdev user,id=n0 -device e1000,netdev=n0,mac=52:54:00:12:34:56
+boot_pxe_set "" -netdev user,id=n0 -device e1000,netdev=n0,mac=52:54:00:12:34:56
 wait_console "$READY"
 wait_console 'hvnode: network: DHCP lease 10\.0\.2\.15/24 on br0' 60
 wait_console 'hvnode-status: .*10\.0\.2\.15/24' 30

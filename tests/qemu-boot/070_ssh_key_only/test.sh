@@ -2,13 +2,10 @@
 set -eu
 . "$(dirname "$0")/../lib/lib.sh"
 trap qemu_stop EXIT
-ssh-keygen -q -t ed25519 -N '' -f "$WORK/key"
-ssh-keygen -q -t ed25519 -N '' -f "$WORK/other-key"
-pub=$(cut -d' ' -f2 "$WORK/key.pub")
+key=$(new_ssh_key "$WORK/key")
+new_ssh_key "$WORK/other-key" >/dev/null
 port=$(free_port)
-qemu_start -kernel "$IMG/pxe/vmlinuz" -initrd "$IMG/pxe/initrd.img" \
-	-append "$(node_cmdline) hvnode.debug_shell=ttyS1 hvnode.ssh_key=ssh-ed25519:$pub" \
-	-netdev "user,id=n0,hostfwd=tcp:127.0.0.1:$port-:22" -device e1000,netdev=n0
+boot_pxe_set "hvnode.ssh_key=$key" -netdev "user,id=n0,hostfwd=tcp:127.0.0.1:$port-:22" -device e1000,netdev=n0
 wait_console "$READY"
 wait_console 'hvnode: ssh: 1 authorized key' 5
 wait_ssh "$port" "$WORK/key" 120

@@ -2,12 +2,10 @@
 set -eu
 . "$(dirname "$0")/../lib/lib.sh"
 trap qemu_stop EXIT
-ssh-keygen -q -t ed25519 -N '' -f "$WORK/key"
-pub=$(cut -d' ' -f2 "$WORK/key.pub")
+key=$(new_ssh_key "$WORK/key")
 port=$(free_port)
 # QEMU user networking: the node is 10.0.2.15/24, the gateway 10.0.2.2, DNS 10.0.2.3.
-qemu_start -kernel "$IMG/pxe/vmlinuz" -initrd "$IMG/pxe/initrd.img" \
-	-append "$(node_cmdline) hvnode.debug_shell=ttyS1 hvnode.ssh_key=ssh-ed25519:$pub ip=10.0.2.15::10.0.2.2:255.255.255.0:static-node:eth0:off:10.0.2.3" \
+boot_pxe_set "hvnode.ssh_key=$key ip=10.0.2.15::10.0.2.2:255.255.255.0:static-node:eth0:off:10.0.2.3" \
 	-netdev "user,id=n0,hostfwd=tcp:127.0.0.1:$port-:22" -device e1000,netdev=n0
 wait_console "$READY"
 wait_console 'hvnode: network: br0 over eth0 .*, static' 5

@@ -4,7 +4,7 @@ set -eu
 trap qemu_stop EXIT
 echo "  no NIC at all"
 CONSOLE="$WORK/console-nonic.log"
-qemu_start -kernel "$IMG/pxe/vmlinuz" -initrd "$IMG/pxe/initrd.img" -append "$(node_cmdline)" -nic none
+boot_pxe_set "" -nic none
 wait_console 'hvnode: network: no Ethernet NIC found' 120
 wait_console "$READY" 30
 qemu_stop
@@ -12,9 +12,7 @@ echo "  a NIC whose network never answers DHCP, on VLAN 100"
 CONSOLE="$WORK/console-nolease.log"
 # A socket backend with no peer: the link is up, nothing ever answers.
 port=$(free_port)
-qemu_start -kernel "$IMG/pxe/vmlinuz" -initrd "$IMG/pxe/initrd.img" \
-	-append "$(node_cmdline) hvnode.debug_shell=ttyS1 hvnode.vlan=100" \
-	-netdev "socket,id=n0,listen=127.0.0.1:$port" -device e1000,netdev=n0
+boot_pxe_set "hvnode.vlan=100" -netdev "socket,id=n0,listen=127.0.0.1:$port" -device e1000,netdev=n0
 wait_console "$READY"
 wait_console 'hvnode: network: no DHCP lease on br0 yet' 60
 fail=0

@@ -2,7 +2,7 @@
 set -eu
 . "$(dirname "$0")/../lib/lib.sh"
 trap qemu_stop EXIT
-ssh-keygen -q -t ed25519 -N '' -f "$WORK/key"
+new_ssh_key "$WORK/key" >/dev/null
 # A 16 MiB FAT disk labelled HVNODE holding an authorized key (no cmdline key this time).
 mkfs.fat -C -n HVNODE "$WORK/config.img" 16384 >/dev/null
 mmd -i "$WORK/config.img" ::/ssh
@@ -10,9 +10,7 @@ mcopy -i "$WORK/config.img" "$WORK/key.pub" ::/ssh/authorized_keys
 port=$(free_port)
 boot() {
 	CONSOLE="$WORK/console-$1.log"
-	qemu_start -kernel "$IMG/pxe/vmlinuz" -initrd "$IMG/pxe/initrd.img" \
-		-append "$(node_cmdline) hvnode.debug_shell=ttyS1" \
-		-drive "file=$WORK/config.img,format=raw,if=virtio" \
+	boot_pxe_set "" -drive "file=$WORK/config.img,format=raw,if=virtio" \
 		-netdev "user,id=n0,hostfwd=tcp:127.0.0.1:$port-:22" -device e1000,netdev=n0
 	wait_console "$READY"
 	wait_console 'hvnode: config partition /dev/vda mounted on /mnt/config' 5

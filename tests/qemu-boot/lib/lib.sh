@@ -79,3 +79,19 @@ wait_ssh() {
 		sleep 1
 	done
 }
+
+# boot_pxe_set "EXTRA CMDLINE" QEMU_ARGS...: boots the PXE set's kernel and initrd directly
+# (-kernel/-initrd) with pxelinux's cmdline, the debug shell on ttyS1, and EXTRA.
+boot_pxe_set() {
+	extra=$1
+	shift
+	qemu_start -kernel "$IMG/pxe/vmlinuz" -initrd "$IMG/pxe/initrd.img" \
+		-append "$(node_cmdline) hvnode.debug_shell=ttyS1${extra:+ $extra}" "$@"
+}
+
+# new_ssh_key FILE: makes an ed25519 key pair FILE and FILE.pub, prints the key in the
+# hvnode.ssh_key= form (TYPE:BASE64).
+new_ssh_key() {
+	ssh-keygen -q -t ed25519 -N '' -f "$1"
+	awk '{ print $1 ":" $2 }' "$1.pub"
+}
