@@ -41,7 +41,7 @@ lock_field = $(shell awk '$$1 == "$(1)" { print $$2; exit }' $(TOP)/sources.lock
 # Upstream version without the Debian epoch, as in file names.
 pkg_version = $(lastword $(subst :, ,$(call lock_field,$(1))))
 
-PACKAGES := linux busybox dropbear
+PACKAGES := linux busybox dropbear mbedtls curl cjson
 KERNEL_FRAGMENTS := $(sort $(wildcard $(TOP)/kernel-config/*.config))
 
 .PHONY: all source kernel userland rootfs images test run repro-check clean distclean help \
@@ -154,6 +154,50 @@ $(DROPBEAR): $(STAMP)/extracted-dropbear $(STAMP)/kernel-headers $(TOP)/rootfs/d
 	@strip $(B)/dropbear/dropbearmulti
 	@touch $@
 
+# Libraries for hvnode-agent, static with musl, installed into $(SYSROOT): mbedTLS (TLS),
+# libcurl over mbedTLS (HTTPS only), cJSON (JSON). Debian patches curl's build system, so it is
+# regenerated with autoreconf as Debian's own build does.
+SYSROOT := $(B)/sysroot
+$(STAMP)/mbedtls-built: $(STAMP)/extracted-mbedtls $(STAMP)/kernel-headers
+	@rm -rf $(SYSROOT)/include/mbedtls $(SYSROOT)/lib/libmbed*.a
+	@$(STEP) mbedtls "build (musl, static)" $(LOGS)/mbedtls-build.log \
+		$(MAKE) -C $(B)/mbedtls/library -j$(JOBS) CC=$(MUSL_CC) CFLAGS="$(MUSL_CFLAGS)" static
+	@mkdir -p $(SYSROOT)/include $(SYSROOT)/lib
+	@cp -r $(B)/mbedtls/include/mbedtls $(SYSROOT)/include/
+	@cp $(B)/mbedtls/library/libmbedtls.a $(B)/mbedtls/library/libmbedx509.a \
+		$(B)/mbedtls/library/libmbedcrypto.a $(SYSROOT)/lib/
+	@touch $@
+
+$(STAMP)/cjson-built: $(STAMP)/extracted-cjson $(STAMP)/kernel-headers
+	@rm -f $(SYSROOT)/lib/libcjson.a
+	@$(STEP) cjson "build (musl, static)" $(LOGS)/cjson-build.log \
+		sh -c 'cd $(B)/cjson && $(MUSL_CC) $(MUSL_CFLAGS) -std=c89 -c cJSON.c -o cJSON.o && \
+		rm -f libcjson.a && ar rcsD libcjson.a cJSON.o'
+	@mkdir -p $(SYSROOT)/include/cjson $(SYSROOT)/lib
+	@cp $(B)/cjson/cJSON.h $(SYSROOT)/include/cjson/
+	@cp $(B)/cjson/libcjson.a $(SYSROOT)/lib/
+	@touch $@
+
+CURL_CONFIGURE := --host=x86_64-linux-musl --build=x86_64-linux-gnu --disable-shared --enable-static \
+	--with-mbedtls=$(SYSROOT) --without-zlib --without-brotli --without-zstd --without-libpsl \
+	--without-libidn2 --without-nghttp2 --without-nghttp3 --without-ngtcp2 --without-librtmp \
+	--without-libssh2 --without-libgsasl --disable-ldap --disable-ldaps --disable-rtsp --disable-dict \
+	--disable-telnet --disable-tftp --disable-pop3 --disable-imap --disable-smtp --disable-gopher \
+	--disable-mqtt --disable-smb --disable-file --disable-ftp --disable-manual --disable-ntlm \
+	--disable-alt-svc --disable-cookies --disable-netrc --disable-libcurl-option \
+	--without-ca-bundle --without-ca-path --without-ca-fallback --disable-dependency-tracking
+$(STAMP)/curl-built: $(STAMP)/extracted-curl $(STAMP)/mbedtls-built
+	@rm -rf $(SYSROOT)/include/curl $(SYSROOT)/lib/libcurl.a
+	@$(STEP) curl "autoreconf + configure (HTTPS only, mbedTLS)" $(LOGS)/curl-configure.log \
+		sh -c 'cd $(B)/curl && autoreconf -fi && CC=$(MUSL_CC) CFLAGS="$(MUSL_CFLAGS)" \
+		CPPFLAGS="-I$(SYSROOT)/include" LDFLAGS="-L$(SYSROOT)/lib" ./configure $(CURL_CONFIGURE)'
+	@$(STEP) curl "build libcurl (musl, static)" $(LOGS)/curl-build.log \
+		$(MAKE) -C $(B)/curl/lib -j$(JOBS)
+	@cp -r $(B)/curl/include/curl $(SYSROOT)/include/
+	@# Debian's 99_nss patch renames the library; this one is built over mbedTLS.
+	@cp $(B)/curl/lib/.libs/libcurl-nss.a $(SYSROOT)/lib/libcurl.a
+	@touch $@
+
 # vmm/ and agent/ have Makefiles of their own; they are always asked and rebuild what changed.
 VERSION_FILE := $(B)/version
 $(VERSION_FILE): FORCE
@@ -169,9 +213,10 @@ $$(B)/$(1)/hvnode-$(1): $$(STAMP)/kernel-headers $$(VERSION_FILE) FORCE
 endef
 HVNODE_vmm_ARGS = -C $(TOP)/vmm O=$(B)/vmm CC=$(MUSL_CC) CFLAGS="$(MUSL_CFLAGS)" \
 	HVNODE_VERSION=$(HVNODE_VERSION) VERSION_FILE=$(VERSION_FILE)
-HVNODE_agent_ARGS = $(subst vmm,agent,$(HVNODE_vmm_ARGS))
+HVNODE_agent_ARGS = $(subst vmm,agent,$(HVNODE_vmm_ARGS)) SYSROOT=$(SYSROOT)
 $(eval $(call hvnode_program,vmm))
 $(eval $(call hvnode_program,agent))
+$(AGENT): $(STAMP)/curl-built $(STAMP)/cjson-built
 
 userland: $(BUSYBOX) $(DROPBEAR) $(VMM) $(AGENT)
 

@@ -16,6 +16,7 @@ echo "inputs:"
 grep -v '^#' "$lock" | awk 'NF == 4 { printf "  %s %s %s sha256:%s\n", $1, $2, $3, $4 }'
 echo "host_tools:"
 for p in gcc-12 binutils musl-tools musl-dev squashfs-tools xorriso grub-efi-amd64-bin \
-	grub-common isolinux syslinux-common pxelinux mtools dosfstools dpkg-dev ccache; do
+	grub-common isolinux syslinux-common pxelinux mtools dosfstools dpkg-dev ccache \
+	autoconf automake libtool; do
 	printf '  %s %s\n' "$p" "$(dpkg-query -W -f='${Version}' "$p" 2>/dev/null || echo missing)"
 done

@@ -30,6 +30,9 @@ syslinux-common:ldlinux.c32 and friends
 xorriso:hybrid ISO
 xz-utils:unpacking the kernel source
 openssh-client:SSH login test against the node
+autoconf:regenerating the curl build system after the Debian patches
+automake:regenerating the curl build system after the Debian patches
+libtool:regenerating the curl build system after the Debian patches
 zstd:kernel compression
 ipxe-qemu:network boot ROM for the PXE test
 '

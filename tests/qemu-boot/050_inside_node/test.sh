@@ -13,6 +13,7 @@ for d in /run /tmp /var; do
 	check "$d is tmpfs with nosuid,nodev" "grep -Eq '^tmpfs $d tmpfs rw,nosuid,nodev' /proc/mounts" || fail=1
 done
 check "/dev/kvm exists and a VM can be created on it" "test -c /dev/kvm && hvnode-vmm --check-kvm" || fail=1
+check "hvnode-agent is linked with libcurl over mbedTLS and cJSON" "hvnode-agent --version | grep -q 'libcurl/.* mbedTLS/.*cJSON'" || fail=1
 check "the image carries its version" "grep -q '^HVNODE_VERSION=' /etc/hvnode/release && grep -q '^version: ' /usr/share/hvnode/BUILDINFO" || fail=1
 check "no getty or login is running" "! ps | grep -v grep | grep -Eq 'getty|login'" || fail=1
 check "the boot medium is not needed: the root lives in RAM" "! grep -q iso9660 /proc/mounts" || fail=1
