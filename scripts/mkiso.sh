@@ -35,7 +35,7 @@ MTOOLS_SKIP_CHECK=1 mcopy -s -m -i "$w/tree/boot/efiboot.img" "$w/efi/EFI" ::/
 echo "xorriso"
 find "$w/tree" -exec touch -h -d "@$SOURCE_DATE_EPOCH" {} +
 xorriso -as mkisofs -o "$out" -quiet \
-	-iso-level 3 -full-iso9660-filenames -joliet -rational-rock -volid HVNODE \
+	-iso-level 3 -full-iso9660-filenames -joliet -rational-rock -volid HVNODE_ISO \
 	--set_all_file_dates "=$SOURCE_DATE_EPOCH" \
 	-isohybrid-mbr /usr/lib/ISOLINUX/isohdpfx.bin \
 	-eltorito-boot isolinux/isolinux.bin -eltorito-catalog isolinux/boot.cat \

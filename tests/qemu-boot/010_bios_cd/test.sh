@@ -5,3 +5,5 @@ trap qemu_stop EXIT
 qemu_start -drive "file=$IMG/hvnode.iso,media=cdrom,readonly=on" -boot d
 wait_console 'ISOLINUX' 60
 wait_console "$READY"
+# The boot CD itself is never taken for the HVNODE config partition.
+wait_console 'hvnode: no HVNODE config partition: stateless node' 5
