@@ -234,12 +234,12 @@ INITRD := $(B)/initrd.img
 
 $(SQUASHFS): $(ROOTFS_FILES) $(BUSYBOX) $(DROPBEAR) $(VMM) $(AGENT) $(BUILDINFO) $(KCONFIG) \
 		$(TOP)/scripts/mkrootfs.sh
+	$(STALE_IMAGES)
 	@$(STEP) rootfs "assemble target tree" $(LOGS)/rootfs.log \
 		$(TOP)/scripts/mkrootfs.sh $(TARGET) $(TOP)/rootfs/overlay $(BUSYBOX) $(DROPBEAR) \
 		$(VMM) $(AGENT) $(BUILDINFO) $(KCONFIG)
 	@awk '!/^#/ && NF == 4 { sub("^/", "", $$1); print $$1, "m", $$2, $$3, $$4 }' \
 		$(TOP)/rootfs/permissions.table >$(B)/squashfs.pseudo
-	$(STALE_IMAGES)
 	@rm -f $@ $@.tmp
 	@$(STEP) squashfs "mksquashfs (xz)" $(LOGS)/squashfs.log \
 		mksquashfs $(TARGET) $@.tmp -noappend -comp xz -Xbcj x86 -all-root \
