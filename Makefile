@@ -37,6 +37,9 @@ export CCACHE_NOHASHDIR := 1
 export CCACHE_MAXSIZE ?= 5G
 
 STEP := $(TOP)/scripts/step.sh
+# move_if_changed FILE: FILE.new replaces FILE only when it differs, so FILE's mtime (and what
+# depends on it) changes only with its content.
+move_if_changed = if cmp -s $(1).new $(1); then rm -f $(1).new; else mv $(1).new $(1); fi
 lock_field = $(shell awk '$$1 == "$(1)" { print $$2; exit }' $(TOP)/sources.lock)
 # Upstream version without the Debian epoch, as in file names.
 pkg_version = $(lastword $(subst :, ,$(call lock_field,$(1))))
@@ -65,7 +68,7 @@ host-deps: $(HOST_DEPS)
 $(STAMP)/lock-%: FORCE
 	@mkdir -p $(@D)
 	@awk '$$1 == "$*"' $(TOP)/sources.lock >$@.new
-	@if cmp -s $@.new $@; then rm -f $@.new; else mv $@.new $@; fi
+	@$(call move_if_changed,$@)
 
 $(STAMP)/fetched-%: $(STAMP)/lock-% | $(HOST_DEPS)
 	@$(STEP) $* "fetch + sha256 $(call lock_field,$*)" $(LOGS)/$*-fetch.log \
@@ -102,7 +105,7 @@ $(KCONFIG): $(KERNEL_FRAGMENTS) $(STAMP)/extracted-linux $(TOP)/scripts/kernel-c
 	@$(STEP) kernel "config: merge + check $(words $(KERNEL_FRAGMENTS)) fragments" \
 		$(LOGS)/kernel-config.log $(TOP)/scripts/kernel-config.sh $(KSRC) $(KSRC) $(KERNEL_FRAGMENTS)
 	@grep -v '^# Linux/x86' $(KSRC)/.config | grep -v '^# Compiler:' >$@.new
-	@if cmp -s $@.new $@; then rm -f $@.new; else mv $@.new $@; fi
+	@$(call move_if_changed,$@)
 
 kernel-config-check: $(KCONFIG)
 	@$(TOP)/scripts/kernel-config-check.sh $(KCONFIG) $(KERNEL_FRAGMENTS)
@@ -203,7 +206,7 @@ VERSION_FILE := $(B)/version
 $(VERSION_FILE): FORCE
 	@mkdir -p $(@D)
 	@echo "$(HVNODE_VERSION)" >$@.new
-	@if cmp -s $@.new $@; then rm -f $@.new; else mv $@.new $@; fi
+	@$(call move_if_changed,$@)
 
 define hvnode_program
 $$(B)/$(1)/hvnode-$(1): $$(STAMP)/kernel-headers $$(VERSION_FILE) FORCE
@@ -224,7 +227,7 @@ userland: $(BUSYBOX) $(DROPBEAR) $(VMM) $(AGENT)
 BUILDINFO := $(B)/BUILDINFO
 $(BUILDINFO): $(TOP)/sources.lock $(KCONFIG) $(TOP)/scripts/buildinfo.sh FORCE
 	@$(TOP)/scripts/buildinfo.sh $(TOP)/sources.lock $(KCONFIG) >$@.new
-	@if cmp -s $@.new $@; then rm -f $@.new; else mv $@.new $@; fi
+	@$(call move_if_changed,$@)
 
 # Symlinks are left out (they may dangle on the build host); their directories are listed.
 ROOTFS_FILES := $(shell find $(TOP)/rootfs ! -type l -print | LC_ALL=C sort)
