@@ -1,27 +1,406 @@
-/* hvnode-agent: entry point. Until registration lands (issue 4) it only reports its version
- * and the libraries it is built on (libcurl over mbedTLS, cJSON), proving the static musl
- * link of the pinned library pipeline:
- *   hvnode-agent --version   prints "hvnode-agent VERSION (libcurl/X mbedTLS/Y, cJSON Z)"
- * Anything else exits 100 (usage). */
+/* hvnode-agent: registers the node with its manager over pinned TLS, then heartbeats
+ * (agent/PROTOCOL.md, /api/v1). Started by init and restarted if it ever dies; it never exits
+ * on a manager fault or bad configuration: it says what is wrong on the console, in
+ * RUN/agent.state for the status screen, and tries again.
+ *
+ *   hvnode-agent [-c FILE] [--cmdline FILE] [--run-dir DIR] [--persist-dir DIR]
+ *   hvnode-agent --facts [...]     prints the registration facts (JSON) and exits
+ *   hvnode-agent --version
+ * Settings come from the kernel cmdline (--cmdline, default /proc/cmdline), then
+ * PERSIST/hvnode.conf, then -c FILE, later ones winning per parameter (agent/config.c).
+ * RUN defaults to /run/hvnode; PERSIST to /mnt/config when the HVNODE config partition is
+ * mounted there. Exit codes: 0 (--facts, --version), 100 usage, 111 system failure. */
+#include <errno.h>
+#include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <time.h>
 
-#include <cjson/cJSON.h>
 #include <curl/curl.h>
+
+#include "agent.h"
 
 #ifndef HVNODE_VERSION
 #define HVNODE_VERSION "unknown"
 #endif
 
-enum { EXIT_USAGE = 100 };
+enum { EXIT_USAGE = 100, EXIT_SYSTEM = 111, CONFIG_RETRY_S = 30, TEXT_MAX = 16384 };
+
+struct agent {
+	struct agent_config cfg;
+	struct agent_paths paths;
+	struct facts_env env;
+	struct kvm_state kvm;
+	char image_sha256[65];
+	const char *cmdline_path, *config_file;
+	struct registration id;
+	int registered;
+	int manager;           /* index into cfg.managers */
+	unsigned failures;     /* consecutive failed attempts */
+	unsigned attempt;      /* attempts since the last success */
+	int heartbeat_logged;  /* "heartbeat ok" shown since the last failure */
+	long last_heartbeat;
+	char last_error[512];
+	struct http_result res;
+};
+
+static void agent_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void agent_log(const char *fmt, ...)
+{
+	char line[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "hvnode-agent: %s\n", line);
+}
+
+static void agent_sleep(unsigned seconds)
+{
+	struct timespec ts = { .tv_sec = seconds };
+
+	while (nanosleep(&ts, &ts) && errno == EINTR)
+		;
+}
+
+static long agent_uptime(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_BOOTTIME, &ts);
+	return (long)ts.tv_sec;
+}
+
+static uint32_t agent_random(void)
+{
+	uint32_t r;
+
+	if (getrandom(&r, sizeof(r), 0) != sizeof(r))
+		r = (uint32_t)time(NULL) * 2654435761u;
+	return r;
+}
+
+/* Reads up to TEXT_MAX-1 bytes of PATH into BUF; -errno when unreadable. */
+static int agent_read_text(const char *path, char *buf)
+{
+	FILE *f = fopen(path, "re");
+	size_t n;
+
+	if (!f)
+		return -errno;
+	n = fread(buf, 1, TEXT_MAX - 1, f);
+	buf[n] = '\0';
+	fclose(f);
+	return 0;
+}
+
+static void agent_status(struct agent *a, const char *state)
+{
+	state_write_status(&a->paths, state, a->cfg.n_managers ? a->cfg.managers[a->manager] : "",
+			   a->registered ? a->id.node_id : "", a->last_heartbeat, a->last_error);
+}
+
+/* Loads the settings; 0 when the agent can register, else 1 with the reason logged once. */
+static int agent_load_config(struct agent *a, char *shown, size_t shownlen)
+{
+	static char text[TEXT_MAX];
+	char path[CONFIG_PATH_MAX + 16], why[CONFIG_ERRORS_MAX + 64];
+	int rc;
+
+	config_init(&a->cfg);
+	if (agent_read_text(a->cmdline_path, text) == 0)
+		config_parse_text(&a->cfg, text, a->cmdline_path);
+	snprintf(path, sizeof(path), "%s/hvnode.conf", a->paths.persist_dir);
+	if (a->paths.persist_dir[0] && agent_read_text(path, text) == 0)
+		config_parse_text(&a->cfg, text, path);
+	if (a->config_file && (rc = agent_read_text(a->config_file, text)) != 0)
+		snprintf(a->cfg.errors + strlen(a->cfg.errors),
+			 sizeof(a->cfg.errors) - strlen(a->cfg.errors), "-c %s: %s\n",
+			 a->config_file, strerror(-rc));
+	else if (a->config_file)
+		config_parse_text(&a->cfg, text, a->config_file);
+	a->env.bootif_mac = a->cfg.bootif_mac;
+	if (a->cfg.errors[0])
+		snprintf(why, sizeof(why), "invalid %s", a->cfg.errors);
+	else if (!config_missing(&a->cfg, why, sizeof(why)))
+		return 0;
+	why[strcspn(why, "\n")] = '\0'; /* the first problem; all are logged below */
+	snprintf(a->last_error, sizeof(a->last_error), "%.500s", why);
+	if (strcmp(shown, why) != 0) {
+		for (char *line = a->cfg.errors; *line; line += strcspn(line, "\n") + 1)
+			agent_log("invalid %.*s; the node stays unconfigured",
+				  (int)strcspn(line, "\n"), line);
+		if (!a->cfg.errors[0])
+			agent_log("not configured: %s", why);
+		snprintf(shown, shownlen, "%s", why);
+	}
+	return 1;
+}
+
+static void agent_fail(struct agent *a, const char *doing, const char *state)
+{
+	unsigned delay = backoff_delay_s(++a->failures, agent_random());
+
+	agent_log("%s %s (attempt %u, next in %u s): %s", doing, a->cfg.managers[a->manager],
+		  ++a->attempt, delay, a->last_error);
+	a->heartbeat_logged = 0;
+	agent_status(a, state);
+	agent_sleep(delay);
+}
+
+/* The failure text of an exchange: transport error, or status and the manager's reason. */
+static void agent_describe(struct agent *a, int rc)
+{
+	char reason[200];
+
+	if (rc) {
+		snprintf(a->last_error, sizeof(a->last_error), "%s", a->res.error);
+		return;
+	}
+	reply_reason(a->res.body, a->res.len, reason, sizeof(reason));
+	snprintf(a->last_error, sizeof(a->last_error), "HTTP %ld%s%s", a->res.status,
+		 reason[0] ? ": " : "", reason);
+}
+
+static void agent_registered(struct agent *a)
+{
+	const char *url = a->cfg.managers[a->manager];
+	int rc;
+
+	a->registered = 1;
+	a->failures = a->attempt = 0;
+	a->last_error[0] = '\0';
+	agent_log("registered as node %s with %s (heartbeat every %d s)", a->id.node_id, url,
+		  a->id.interval_s);
+	rc = state_save_identity(&a->paths, url, &a->id);
+	if (rc)
+		agent_log("unable to keep the identity in %s: %s", a->paths.persist_dir[0]
+			  ? a->paths.persist_dir : a->paths.run_dir, strerror(-rc));
+	if (a->id.has_keys && (rc = state_apply_keys(&a->paths, a->id.keys)) != 0)
+		agent_log("unable to install the manager's SSH keys: %s", strerror(-rc));
+	agent_status(a, "registered");
+}
+
+static void agent_register(struct agent *a)
+{
+	const char *url = a->cfg.managers[a->manager];
+	char endpoint[CONFIG_URL_MAX + 32], err[200];
+	cJSON *facts = facts_collect(&a->env, &a->kvm, a->image_sha256);
+	char *body = facts ? cJSON_PrintUnformatted(facts) : NULL;
+	int rc = -1;
+
+	cJSON_Delete(facts);
+	snprintf(endpoint, sizeof(endpoint), "%s/api/v1/nodes", url);
+	if (body)
+		rc = http_post_json(&a->cfg, endpoint, a->cfg.token, body, &a->res);
+	else
+		snprintf(a->res.error, sizeof(a->res.error), "out of memory building the facts");
+	free(body);
+	if (rc == 0 && (a->res.status == 201 || a->res.status == 200)) {
+		if (reply_parse_register(a->res.body, a->res.len, &a->id, err, sizeof(err)) == 0) {
+			agent_registered(a);
+			return;
+		}
+		snprintf(a->last_error, sizeof(a->last_error), "bad registration reply: %s", err);
+	} else if (rc == 0 && a->res.status == 202) {
+		unsigned delay = a->res.retry_after_s > 0 ? (unsigned)a->res.retry_after_s
+							  : backoff_delay_s(++a->failures, agent_random());
+
+		agent_describe(a, rc);
+		agent_log("registration with %s pending approval (attempt %u, next in %u s): %s", url,
+			  ++a->attempt, delay, a->last_error);
+		agent_status(a, "pending");
+		agent_sleep(delay);
+		return;
+	} else {
+		agent_describe(a, rc);
+	}
+	agent_fail(a, "registering with", "registering");
+	a->manager = (a->manager + 1) % a->cfg.n_managers; /* the next manager, in turn */
+}
+
+static void agent_heartbeat(struct agent *a)
+{
+	const char *url = a->cfg.managers[a->manager];
+	char endpoint[CONFIG_URL_MAX + NODE_ID_MAX + 32], err[200];
+	cJSON *hb;
+	char *body;
+	int rc = -1;
+
+	probe_kvm(&a->kvm);
+	hb = facts_heartbeat(&a->env, &a->kvm);
+	body = hb ? cJSON_PrintUnformatted(hb) : NULL;
+	cJSON_Delete(hb);
+	snprintf(endpoint, sizeof(endpoint), "%s/api/v1/nodes/%s/heartbeat", url, a->id.node_id);
+	if (body)
+		rc = http_post_json(&a->cfg, endpoint, a->id.credential, body, &a->res);
+	else
+		snprintf(a->res.error, sizeof(a->res.error), "out of memory building the heartbeat");
+	free(body);
+	if (rc == 0 && (a->res.status == 401 || a->res.status == 404)) {
+		agent_log("%s no longer knows node %s (HTTP %ld): registering again", url,
+			  a->id.node_id, a->res.status);
+		state_drop_identity(&a->paths);
+		a->registered = 0;
+		a->failures = a->attempt = 0;
+		return;
+	}
+	if (rc || a->res.status != 200) {
+		agent_describe(a, rc);
+		agent_fail(a, "heartbeat to", "registered");
+		return;
+	}
+	a->failures = a->attempt = 0;
+	a->last_heartbeat = agent_uptime();
+	a->last_error[0] = '\0';
+	if (reply_parse_heartbeat(a->res.body, a->res.len, &a->id, err, sizeof(err))) {
+		snprintf(a->last_error, sizeof(a->last_error), "ignored a bad heartbeat reply: %s", err);
+		agent_log("%s", a->last_error);
+	} else if (a->id.has_keys && (rc = state_apply_keys(&a->paths, a->id.keys)) != 0) {
+		agent_log("unable to install the manager's SSH keys: %s", strerror(-rc));
+	}
+	if (!a->heartbeat_logged)
+		agent_log("heartbeat ok (node %s, every %d s)", a->id.node_id, a->id.interval_s);
+	a->heartbeat_logged = 1;
+	agent_status(a, "registered");
+	agent_sleep((unsigned)a->id.interval_s);
+}
+
+/* Resumes with an identity kept for one of the configured managers, if any. */
+static void agent_resume(struct agent *a)
+{
+	for (int i = 0; i < a->cfg.n_managers; i++)
+		if (state_load_identity(&a->paths, a->cfg.managers[i], &a->id) == 0) {
+			a->manager = i;
+			a->registered = 1;
+			agent_log("resuming as node %s with %s", a->id.node_id, a->cfg.managers[i]);
+			return;
+		}
+}
+
+static int agent_run(struct agent *a)
+{
+	char shown[CONFIG_ERRORS_MAX + 64] = "";
+
+	if (mkdir(a->paths.run_dir, 0755) && errno != EEXIST) {
+		fprintf(stderr, "hvnode-agent: unable to create %s: %s\n", a->paths.run_dir,
+			strerror(errno));
+		return EXIT_SYSTEM;
+	}
+	if (http_global_init()) {
+		fprintf(stderr, "hvnode-agent: unable to initialise libcurl\n");
+		return EXIT_SYSTEM;
+	}
+	while (agent_load_config(a, shown, sizeof(shown))) {
+		agent_status(a, "unconfigured");
+		agent_sleep(CONFIG_RETRY_S);
+	}
+	probe_kvm(&a->kvm);
+	if (probe_image_sha256(a->image_sha256))
+		agent_log("root is not a squashfs image: image sha256 unknown");
+	agent_log("managers: %d, first %s; verifying TLS by %s", a->cfg.n_managers,
+		  a->cfg.managers[0], a->cfg.pin[0] && a->cfg.ca[0] ? "pin and CA"
+				       : a->cfg.pin[0]                 ? "pin"
+								       : "CA");
+	agent_resume(a);
+	for (;;) {
+		if (!a->registered) {
+			if (a->attempt == 0)
+				agent_status(a, "registering");
+			agent_register(a);
+		} else {
+			agent_heartbeat(a);
+		}
+	}
+}
+
+static int agent_mounted(const char *dir)
+{
+	char line[512], mnt[256];
+	FILE *f = fopen("/proc/mounts", "re");
+	int found = 0;
+
+	while (f && !found && fgets(line, sizeof(line), f))
+		found = sscanf(line, "%*s %255s", mnt) == 1 && strcmp(mnt, dir) == 0;
+	if (f)
+		fclose(f);
+	return found;
+}
+
+static int usage(const char *why, const char *arg)
+{
+	fprintf(stderr, "hvnode-agent: %s: %s\nusage: hvnode-agent [-c FILE] [--cmdline FILE] "
+			"[--run-dir DIR] [--persist-dir DIR] [--facts] | --version\n", why, arg);
+	return EXIT_USAGE;
+}
+
+static int agent_print_facts(struct agent *a)
+{
+	static char text[TEXT_MAX];
+	cJSON *facts;
+	char *out;
+
+	config_init(&a->cfg);
+	if (agent_read_text(a->cmdline_path, text) == 0)
+		config_parse_text(&a->cfg, text, a->cmdline_path);
+	a->env.bootif_mac = a->cfg.bootif_mac;
+	probe_kvm(&a->kvm);
+	probe_image_sha256(a->image_sha256);
+	facts = facts_collect(&a->env, &a->kvm, a->image_sha256);
+	out = facts ? cJSON_Print(facts) : NULL;
+	cJSON_Delete(facts);
+	if (!out)
+		return EXIT_SYSTEM;
+	printf("%s\n", out);
+	free(out);
+	return 0;
+}
 
 int main(int argc, char **argv)
 {
-	if (argc == 1 || (argc == 2 && strcmp(argv[1], "--version") == 0)) {
-		printf("hvnode-agent %s (%s, cJSON %s)\n", HVNODE_VERSION, curl_version(),
-		       cJSON_Version());
-		return 0;
+	struct agent *a = calloc(1, sizeof(*a));
+	int facts = 0;
+
+	if (!a)
+		return EXIT_SYSTEM;
+	signal(SIGPIPE, SIG_IGN);
+	setvbuf(stderr, NULL, _IOLBF, 0);
+	a->cmdline_path = "/proc/cmdline";
+	a->env.root = "";
+	a->env.with_addresses = 1;
+	snprintf(a->paths.run_dir, sizeof(a->paths.run_dir), "/run/hvnode");
+	if (agent_mounted("/mnt/config"))
+		snprintf(a->paths.persist_dir, sizeof(a->paths.persist_dir), "/mnt/config");
+	for (int i = 1; i < argc; i++) {
+		const char *arg = argv[i], *val = i + 1 < argc ? argv[i + 1] : NULL;
+
+		if (!strcmp(arg, "--version")) {
+			printf("hvnode-agent %s (%s, cJSON %s)\n", HVNODE_VERSION, curl_version(),
+			       cJSON_Version());
+			return 0;
+		} else if (!strcmp(arg, "--facts")) {
+			facts = 1;
+		} else if (strcmp(arg, "-c") && strcmp(arg, "--cmdline") && strcmp(arg, "--run-dir") &&
+			   strcmp(arg, "--persist-dir")) {
+			return usage("unknown option", arg);
+		} else if (!val) {
+			return usage("option needs a value", arg);
+		} else if (!strcmp(arg, "-c")) {
+			a->config_file = argv[++i];
+		} else if (!strcmp(arg, "--cmdline")) {
+			a->cmdline_path = argv[++i];
+		} else if (!strcmp(arg, "--run-dir") && strlen(val) < CONFIG_PATH_MAX) {
+			snprintf(a->paths.run_dir, sizeof(a->paths.run_dir), "%s", argv[++i]);
+		} else if (!strcmp(arg, "--persist-dir") && strlen(val) < CONFIG_PATH_MAX) {
+			snprintf(a->paths.persist_dir, sizeof(a->paths.persist_dir), "%s", argv[++i]);
+		} else {
+			return usage("directory path too long", arg);
+		}
 	}
-	fprintf(stderr, "hvnode-agent: usage: hvnode-agent [--version]\n");
-	return EXIT_USAGE;
+	return facts ? agent_print_facts(a) : agent_run(a);
 }

@@ -1,0 +1,109 @@
+/* hvnode-agent: declarations shared by its files. The agent registers the node with a manager
+ * over pinned TLS and heartbeats (protocol: agent/PROTOCOL.md, /api/v1). Everything a manager
+ * sends is untrusted input; the kernel cmdline and config files are trusted to come from the
+ * operator but are still validated, each bad value reported by its parameter name. */
+#ifndef HVNODE_AGENT_H
+#define HVNODE_AGENT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cjson/cJSON.h>
+
+enum {
+	CONFIG_MAX_MANAGERS = 8,
+	CONFIG_URL_MAX = 256,      /* bytes, with the NUL */
+	CONFIG_PIN_MAX = 512,      /* curl's "sha256//A;sha256//B" list */
+	CONFIG_PATH_MAX = 256,
+	CONFIG_TOKEN_MAX = 257,    /* 256 characters */
+	CONFIG_ERRORS_MAX = 1024,
+	NODE_ID_MAX = 65,          /* 64 characters [A-Za-z0-9._-] */
+	CREDENTIAL_MAX = 513,      /* 512 printable characters */
+	KEYS_MAX = 32,             /* ssh_authorized_keys entries */
+	KEY_LINE_MAX = 8192,
+	RESPONSE_MAX = 65536,      /* bytes of a manager's response body we accept */
+	HEARTBEAT_DEFAULT_S = 30,
+	INTERVAL_MAX_S = 3600,
+};
+
+/* config.c: the agent's settings (kernel cmdline, then config partition, then -c FILE). */
+struct agent_config {
+	char managers[CONFIG_MAX_MANAGERS][CONFIG_URL_MAX];
+	int n_managers;
+	char pin[CONFIG_PIN_MAX];      /* "" when unset */
+	char ca[CONFIG_PATH_MAX];      /* "" when unset */
+	char token[CONFIG_TOKEN_MAX];  /* "" when unset */
+	char bootif_mac[18];           /* "aa:bb:cc:dd:ee:ff" from BOOTIF=, "" when unset */
+	char errors[CONFIG_ERRORS_MAX]; /* one line per rejected value; "" when none */
+};
+void config_init(struct agent_config *cfg);
+void config_parse_text(struct agent_config *cfg, const char *text, const char *source);
+int config_missing(const struct agent_config *cfg, char *why, size_t whylen);
+
+/* reply.c: manager replies (untrusted). */
+struct registration {
+	char node_id[NODE_ID_MAX];
+	char credential[CREDENTIAL_MAX];
+	int interval_s;
+	int has_keys;                  /* the reply carried ssh_authorized_keys */
+	char keys[RESPONSE_MAX];       /* validated key lines, each ending in '\n' */
+};
+int reply_parse_register(const char *body, size_t len, struct registration *out, char *err,
+			 size_t errlen);
+int reply_parse_heartbeat(const char *body, size_t len, struct registration *out, char *err,
+			  size_t errlen);
+void reply_reason(const char *body, size_t len, char *buf, size_t buflen);
+int reply_valid_node_id(const char *s);
+int reply_valid_credential(const char *s);
+
+/* facts.c: what the node is, as the JSON body of a registration. */
+struct facts_env {
+	const char *root;              /* prefix for /sys, /proc, /etc, /run ("" on the node) */
+	const char *bootif_mac;        /* from BOOTIF=, "" when unset */
+	int with_addresses;            /* ask the kernel for interface addresses (getifaddrs) */
+};
+struct kvm_state {
+	int ready;
+	int api_version;
+	char error[128];
+};
+cJSON *facts_collect(const struct facts_env *env, const struct kvm_state *kvm,
+		     const char *image_sha256);
+cJSON *facts_heartbeat(const struct facts_env *env, const struct kvm_state *kvm);
+cJSON *facts_kvm_json(const struct kvm_state *kvm);
+
+/* probe.c: questions only the running system answers. */
+void probe_kvm(struct kvm_state *kvm);
+int probe_image_sha256(char out[65]);
+
+/* http.c: one HTTPS POST of a JSON body with libcurl, TLS verified per the config. */
+struct http_result {
+	long status;                   /* HTTP status, 0 when no response came */
+	char body[RESPONSE_MAX + 1];
+	size_t len;
+	long retry_after_s;            /* Retry-After in seconds, -1 when absent */
+	char error[512];               /* why no response came */
+};
+int http_global_init(void);
+int http_post_json(const struct agent_config *cfg, const char *url, const char *bearer,
+		   const char *json, struct http_result *res);
+
+/* state.c: files under the run and persist directories. */
+struct agent_paths {
+	char run_dir[CONFIG_PATH_MAX];      /* /run/hvnode */
+	char persist_dir[CONFIG_PATH_MAX];  /* /mnt/config when mounted, else "" */
+};
+int state_write_file(const char *path, const char *data, size_t len, unsigned mode, int durable);
+int state_load_identity(const struct agent_paths *paths, const char *manager,
+			struct registration *id);
+int state_save_identity(const struct agent_paths *paths, const char *manager,
+			const struct registration *id);
+void state_drop_identity(const struct agent_paths *paths);
+int state_write_status(const struct agent_paths *paths, const char *state, const char *manager,
+		       const char *node_id, long last_heartbeat, const char *last_error);
+int state_apply_keys(const struct agent_paths *paths, const char *keys);
+
+/* backoff.c */
+unsigned backoff_delay_s(unsigned failures, uint32_t random);
+
+#endif

@@ -1,0 +1,403 @@
+/* hvnode-agent: the node's facts, as the JSON body of POST /api/v1/nodes and of a heartbeat
+ * (agent/PROTOCOL.md). Read from sysfs and procfs under env->root ("" on the node; a fake
+ * tree in the unit tests): /sys/class/dmi/id, /sys/class/net, /sys/block, /proc/cpuinfo,
+ * /proc/meminfo, /proc/sys/kernel/osrelease, /etc/hvnode/release, /run/hvnode/network.
+ * These files come from the kernel and the image and are trusted for content, not for
+ * length: every value is cut at FACT_MAX bytes and made printable. */
+#include <dirent.h>
+#include <ifaddrs.h>
+#include <net/if.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "agent.h"
+
+enum { FACT_MAX = 256 };
+
+/* facts_read: first line of ROOT/REL (trailing blanks trimmed, unprintables as '?') into BUF;
+ * 0, or -1 when unreadable or empty. */
+static int facts_read(const struct facts_env *env, const char *rel, char *buf, size_t buflen)
+{
+	char path[512];
+	FILE *f;
+	size_t n;
+
+	snprintf(path, sizeof(path), "%s%s", env->root, rel);
+	f = fopen(path, "re");
+	if (!f)
+		return -1;
+	if (!fgets(buf, (int)buflen, f))
+		buf[0] = '\0';
+	fclose(f);
+	n = strcspn(buf, "\n");
+	while (n && (buf[n - 1] == ' ' || buf[n - 1] == '\t' || buf[n - 1] == '\r'))
+		n--;
+	buf[n] = '\0';
+	for (char *p = buf; *p; p++)
+		if ((unsigned char)*p < ' ' || (unsigned char)*p > '~')
+			*p = '?';
+	return n ? 0 : -1;
+}
+
+/* Adds ROOT/REL's first line as string NAME, or null when absent or empty. */
+static void facts_add_file(cJSON *obj, const char *name, const struct facts_env *env,
+			   const char *rel)
+{
+	char buf[FACT_MAX];
+
+	if (facts_read(env, rel, buf, sizeof(buf)) == 0)
+		cJSON_AddStringToObject(obj, name, buf);
+	else
+		cJSON_AddNullToObject(obj, name);
+}
+
+static long long facts_read_number(const struct facts_env *env, const char *rel, long long dflt)
+{
+	char buf[64], *end;
+	long long v;
+
+	if (facts_read(env, rel, buf, sizeof(buf)))
+		return dflt;
+	v = strtoll(buf, &end, 10);
+	return *end ? dflt : v;
+}
+
+/* The value of KEY in a "key=value" file (release, network), or "" when absent. */
+static void facts_keyfile(const struct facts_env *env, const char *rel, const char *key,
+			  char *out, size_t outlen)
+{
+	char path[512], line[FACT_MAX];
+	size_t klen = strlen(key);
+	FILE *f;
+
+	out[0] = '\0';
+	snprintf(path, sizeof(path), "%s%s", env->root, rel);
+	f = fopen(path, "re");
+	if (!f)
+		return;
+	while (fgets(line, sizeof(line), f))
+		if (strncmp(line, key, klen) == 0 && line[klen] == '=') {
+			const char *v = line + klen + 1 + (line[klen + 1] == '"');
+
+			snprintf(out, outlen, "%.*s", (int)strcspn(v, "\"\n"), v);
+			break;
+		}
+	fclose(f);
+}
+
+static cJSON *facts_system(const struct facts_env *env)
+{
+	cJSON *sys = cJSON_CreateObject();
+	char uuid[FACT_MAX];
+
+	if (facts_read(env, "/sys/class/dmi/id/product_uuid", uuid, sizeof(uuid)) == 0) {
+		for (char *p = uuid; *p; p++)
+			if (*p >= 'A' && *p <= 'Z')
+				*p = (char)(*p - 'A' + 'a');
+		cJSON_AddStringToObject(sys, "uuid", uuid);
+	} else {
+		cJSON_AddNullToObject(sys, "uuid");
+	}
+	facts_add_file(sys, "serial", env, "/sys/class/dmi/id/product_serial");
+	facts_add_file(sys, "vendor", env, "/sys/class/dmi/id/sys_vendor");
+	facts_add_file(sys, "product", env, "/sys/class/dmi/id/product_name");
+	return sys;
+}
+
+/* Adds the IPv4 and IPv6 addresses of interface NAME ("a.b.c.d/len") from getifaddrs. */
+static void facts_addresses(cJSON *nic, const char *name, const struct ifaddrs *all)
+{
+	cJSON *v4 = cJSON_AddArrayToObject(nic, "ipv4"), *v6 = cJSON_AddArrayToObject(nic, "ipv6");
+
+	for (const struct ifaddrs *a = all; a; a = a->ifa_next) {
+		char addr[INET6_ADDRSTRLEN], text[INET6_ADDRSTRLEN + 16];
+		int family = a->ifa_addr ? a->ifa_addr->sa_family : -1, len = 0;
+		const unsigned char *mask;
+		const void *src;
+		size_t mlen;
+
+		if (strcmp(a->ifa_name, name) != 0 || (family != AF_INET && family != AF_INET6))
+			continue;
+		if (family == AF_INET) {
+			src = &((const struct sockaddr_in *)(const void *)a->ifa_addr)->sin_addr;
+			mask = a->ifa_netmask ? (const unsigned char *)&((const struct sockaddr_in *)(const void *)a->ifa_netmask)->sin_addr : NULL;
+			mlen = 4;
+		} else {
+			src = &((const struct sockaddr_in6 *)(const void *)a->ifa_addr)->sin6_addr;
+			mask = a->ifa_netmask ? (const unsigned char *)&((const struct sockaddr_in6 *)(const void *)a->ifa_netmask)->sin6_addr : NULL;
+			mlen = 16;
+		}
+		for (size_t i = 0; mask && i < mlen; i++)
+			len += __builtin_popcount(mask[i]);
+		if (!inet_ntop(family, src, addr, sizeof(addr)))
+			continue;
+		snprintf(text, sizeof(text), "%s/%d", addr, len);
+		cJSON_AddItemToArray(family == AF_INET ? v4 : v6, cJSON_CreateString(text));
+	}
+}
+
+static cJSON *facts_nic(const struct facts_env *env, const char *name, const char *boot_nic,
+			const struct ifaddrs *addrs)
+{
+	cJSON *nic = cJSON_CreateObject();
+	char rel[300], mac[FACT_MAX], master[512];
+	long long speed;
+	ssize_t n;
+
+	cJSON_AddStringToObject(nic, "name", name);
+	snprintf(rel, sizeof(rel), "/sys/class/net/%s/address", name);
+	if (facts_read(env, rel, mac, sizeof(mac)))
+		mac[0] = '\0';
+	cJSON_AddStringToObject(nic, "mac", mac);
+	snprintf(rel, sizeof(rel), "/sys/class/net/%s/carrier", name);
+	cJSON_AddStringToObject(nic, "link", facts_read_number(env, rel, 0) == 1 ? "up" : "down");
+	snprintf(rel, sizeof(rel), "/sys/class/net/%s/speed", name);
+	speed = facts_read_number(env, rel, -1);
+	if (speed > 0)
+		cJSON_AddNumberToObject(nic, "speed_mbps", (double)speed);
+	else
+		cJSON_AddNullToObject(nic, "speed_mbps");
+	if (addrs || env->with_addresses)
+		facts_addresses(nic, name, addrs);
+	else {
+		cJSON_AddArrayToObject(nic, "ipv4");
+		cJSON_AddArrayToObject(nic, "ipv6");
+	}
+	cJSON_AddBoolToObject(nic, "boot", env->bootif_mac[0] ? strcmp(mac, env->bootif_mac) == 0
+							  : strcmp(name, boot_nic) == 0);
+	snprintf(rel, sizeof(rel), "%s/sys/class/net/%s/master", env->root, name);
+	n = readlink(rel, master, sizeof(master) - 1);
+	if (n > 0) {
+		master[n] = '\0';
+		cJSON_AddStringToObject(nic, "bridge", strrchr(master, '/') ? strrchr(master, '/') + 1
+									  : master);
+	} else {
+		cJSON_AddNullToObject(nic, "bridge");
+	}
+	return nic;
+}
+
+static int facts_name_cmp(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* Sorted entry names of ROOT/REL (without dot files), at most 256; caller frees each and the
+ * array. Returns the count (0 when unreadable). */
+static int facts_list(const struct facts_env *env, const char *rel, char ***names)
+{
+	char path[512];
+	struct dirent *de;
+	DIR *d;
+	int n = 0;
+
+	*names = calloc(256, sizeof(char *));
+	snprintf(path, sizeof(path), "%s%s", env->root, rel);
+	d = opendir(path);
+	if (!d || !*names) {
+		if (d)
+			closedir(d);
+		return 0;
+	}
+	while ((de = readdir(d)) && n < 256)
+		if (de->d_name[0] != '.' && strlen(de->d_name) < 64)
+			(*names)[n++] = strdup(de->d_name);
+	closedir(d);
+	qsort(*names, (size_t)n, sizeof(char *), facts_name_cmp);
+	return n;
+}
+
+static void facts_list_free(char **names, int n)
+{
+	for (int i = 0; i < n; i++)
+		free(names[i]);
+	free(names);
+}
+
+static cJSON *facts_nics(const struct facts_env *env)
+{
+	cJSON *arr = cJSON_CreateArray();
+	struct ifaddrs *addrs = NULL;
+	char boot_nic[64], **names;
+	int n = facts_list(env, "/sys/class/net", &names);
+
+	facts_keyfile(env, "/run/hvnode/network", "nic", boot_nic, sizeof(boot_nic));
+	if (env->with_addresses && getifaddrs(&addrs))
+		addrs = NULL;
+	for (int i = 0; i < n; i++)
+		if (names[i] && strcmp(names[i], "lo") != 0)
+			cJSON_AddItemToArray(arr, facts_nic(env, names[i], boot_nic, addrs));
+	if (addrs)
+		freeifaddrs(addrs);
+	facts_list_free(names, n);
+	return arr;
+}
+
+static cJSON *facts_cpu(const struct facts_env *env)
+{
+	cJSON *cpu = cJSON_CreateObject();
+	char path[512], line[4096], model[FACT_MAX] = "";
+	const char *virt = NULL;
+	int count = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/proc/cpuinfo", env->root);
+	f = fopen(path, "re");
+	while (f && fgets(line, sizeof(line), f)) {
+		char *colon = strchr(line, ':');
+
+		if (strncmp(line, "processor", 9) == 0)
+			count++;
+		else if (!model[0] && strncmp(line, "model name", 10) == 0 && colon)
+			snprintf(model, sizeof(model), "%.*s", (int)strcspn(colon + 2, "\n"),
+				 colon + 2);
+		else if (!virt && strncmp(line, "flags", 5) == 0)
+			virt = strstr(line, " vmx") ? "vmx" : strstr(line, " svm") ? "svm" : NULL;
+	}
+	if (f)
+		fclose(f);
+	if (model[0])
+		cJSON_AddStringToObject(cpu, "model", model);
+	else
+		cJSON_AddNullToObject(cpu, "model");
+	cJSON_AddNumberToObject(cpu, "count", count);
+	if (virt)
+		cJSON_AddStringToObject(cpu, "virtualization", virt);
+	else
+		cJSON_AddNullToObject(cpu, "virtualization");
+	return cpu;
+}
+
+/* KEY from /proc/meminfo in bytes (the file gives kB), or -1. */
+static long long facts_meminfo(const struct facts_env *env, const char *key)
+{
+	char path[512], line[256];
+	long long kb = -1;
+	size_t klen = strlen(key);
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/proc/meminfo", env->root);
+	f = fopen(path, "re");
+	while (f && fgets(line, sizeof(line), f))
+		if (strncmp(line, key, klen) == 0 && line[klen] == ':') {
+			kb = strtoll(line + klen + 1, NULL, 10);
+			break;
+		}
+	if (f)
+		fclose(f);
+	return kb < 0 ? -1 : kb * 1024;
+}
+
+static cJSON *facts_disks(const struct facts_env *env)
+{
+	cJSON *arr = cJSON_CreateArray();
+	char **names;
+	int n = facts_list(env, "/sys/block", &names);
+
+	for (int i = 0; i < n; i++) {
+		const char *name = names[i];
+		char rel[320], buf[FACT_MAX];
+		cJSON *disk;
+
+		if (!name || !strncmp(name, "loop", 4) || !strncmp(name, "ram", 3) ||
+		    !strncmp(name, "zram", 4))
+			continue;
+		disk = cJSON_CreateObject();
+		cJSON_AddStringToObject(disk, "name", name);
+		snprintf(rel, sizeof(rel), "/sys/block/%s/size", name);
+		cJSON_AddNumberToObject(disk, "size_bytes",
+					(double)(facts_read_number(env, rel, 0) * 512));
+		snprintf(rel, sizeof(rel), "/sys/block/%s/device/model", name);
+		facts_add_file(disk, "model", env, rel);
+		/* virtio-blk has "serial" on the disk, SCSI and NVMe on the device. */
+		snprintf(rel, sizeof(rel), "/sys/block/%s/serial", name);
+		if (facts_read(env, rel, buf, sizeof(buf)) == 0) {
+			cJSON_AddStringToObject(disk, "serial", buf);
+		} else {
+			snprintf(rel, sizeof(rel), "/sys/block/%s/device/serial", name);
+			facts_add_file(disk, "serial", env, rel);
+		}
+		snprintf(rel, sizeof(rel), "/sys/block/%s/queue/rotational", name);
+		cJSON_AddBoolToObject(disk, "rotational", facts_read_number(env, rel, 0) == 1);
+		cJSON_AddItemToArray(arr, disk);
+	}
+	facts_list_free(names, n);
+	return arr;
+}
+
+cJSON *facts_kvm_json(const struct kvm_state *kvm)
+{
+	cJSON *obj = cJSON_CreateObject();
+
+	cJSON_AddBoolToObject(obj, "ready", kvm->ready);
+	if (kvm->api_version >= 0)
+		cJSON_AddNumberToObject(obj, "api_version", kvm->api_version);
+	else
+		cJSON_AddNullToObject(obj, "api_version");
+	if (kvm->error[0])
+		cJSON_AddStringToObject(obj, "error", kvm->error);
+	else
+		cJSON_AddNullToObject(obj, "error");
+	return obj;
+}
+
+/* facts_collect: the registration body. IMAGE_SHA256 is "" when unknown (null in JSON).
+ * Returns a new cJSON object (caller deletes) or NULL when out of memory. */
+cJSON *facts_collect(const struct facts_env *env, const struct kvm_state *kvm,
+		     const char *image_sha256)
+{
+	cJSON *root = cJSON_CreateObject(), *image;
+	char buf[FACT_MAX];
+
+	if (!root)
+		return NULL;
+	cJSON_AddNumberToObject(root, "protocol", 1);
+	cJSON_AddItemToObject(root, "system", facts_system(env));
+	facts_add_file(root, "hostname", env, "/proc/sys/kernel/hostname");
+	cJSON_AddItemToObject(root, "nics", facts_nics(env));
+	cJSON_AddItemToObject(root, "cpu", facts_cpu(env));
+	cJSON_AddNumberToObject(root, "memory_bytes", (double)facts_meminfo(env, "MemTotal"));
+	cJSON_AddItemToObject(root, "disks", facts_disks(env));
+	cJSON_AddItemToObject(root, "kvm", facts_kvm_json(kvm));
+	facts_add_file(root, "kernel", env, "/proc/sys/kernel/osrelease");
+	image = cJSON_AddObjectToObject(root, "image");
+	facts_keyfile(env, "/etc/hvnode/release", "HVNODE_VERSION", buf, sizeof(buf));
+	if (buf[0])
+		cJSON_AddStringToObject(image, "version", buf);
+	else
+		cJSON_AddNullToObject(image, "version");
+	if (image_sha256[0])
+		cJSON_AddStringToObject(image, "sha256", image_sha256);
+	else
+		cJSON_AddNullToObject(image, "sha256");
+	return root;
+}
+
+/* facts_heartbeat: the heartbeat body (uptime, load, memory, KVM, VMs). */
+cJSON *facts_heartbeat(const struct facts_env *env, const struct kvm_state *kvm)
+{
+	cJSON *root = cJSON_CreateObject(), *load;
+	char buf[FACT_MAX];
+	double l[3] = { 0, 0, 0 }, up = 0;
+
+	if (!root)
+		return NULL;
+	if (facts_read(env, "/proc/uptime", buf, sizeof(buf)) == 0)
+		up = strtod(buf, NULL);
+	cJSON_AddNumberToObject(root, "uptime_s", (double)(long long)up);
+	if (facts_read(env, "/proc/loadavg", buf, sizeof(buf)) == 0)
+		sscanf(buf, "%lf %lf %lf", &l[0], &l[1], &l[2]);
+	load = cJSON_AddArrayToObject(root, "load");
+	for (int i = 0; i < 3; i++)
+		cJSON_AddItemToArray(load, cJSON_CreateNumber(l[i]));
+	cJSON_AddNumberToObject(root, "memory_free_bytes", (double)facts_meminfo(env, "MemFree"));
+	cJSON_AddNumberToObject(root, "memory_available_bytes",
+				(double)facts_meminfo(env, "MemAvailable"));
+	cJSON_AddItemToObject(root, "kvm", facts_kvm_json(kvm));
+	cJSON_AddArrayToObject(root, "vms");
+	return root;
+}

@@ -1,0 +1,140 @@
+/* hvnode-agent: one HTTPS POST of a JSON body to the manager, through libcurl over mbedTLS
+ * (agent/PROTOCOL.md "Transport"). TLS is always verified: against the SPKI pin
+ * (CURLOPT_PINNEDPUBLICKEY, checked in the handshake before any request byte is sent), the
+ * CA bundle (chain and host name), or both; there is no way to turn verification off. Only
+ * https, no redirects, 10 s to connect, 30 s in all, at most RESPONSE_MAX bytes of body. */
+#include <stdio.h>
+#include <string.h>
+
+#include <curl/curl.h>
+
+#include "agent.h"
+
+#ifndef HVNODE_VERSION
+#define HVNODE_VERSION "unknown"
+#endif
+
+enum { CONNECT_TIMEOUT_MS = 10000, TOTAL_TIMEOUT_MS = 30000 };
+
+struct http_sink {
+	struct http_result *res;
+	int overflow;
+};
+
+static size_t http_write(char *data, size_t size, size_t nmemb, void *user)
+{
+	struct http_sink *sink = user;
+	size_t n = size * nmemb;
+
+	if (n > RESPONSE_MAX - sink->res->len) {
+		sink->overflow = 1;
+		return 0; /* aborts the transfer: CURLE_WRITE_ERROR */
+	}
+	memcpy(sink->res->body + sink->res->len, data, n);
+	sink->res->len += n;
+	sink->res->body[sink->res->len] = '\0';
+	return n;
+}
+
+int http_global_init(void)
+{
+	return curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK ? 0 : -1;
+}
+
+/* Plain words for the failures an operator meets; curl's own text otherwise. */
+static void http_explain(CURLcode rc, const struct agent_config *cfg, const char *detail,
+			 int overflow, char *out, size_t outlen)
+{
+	const char *what = detail[0] ? detail : curl_easy_strerror(rc); /* < CURL_ERROR_SIZE */
+
+	if (overflow)
+		snprintf(out, outlen, "response larger than %d bytes", RESPONSE_MAX);
+	else if (rc == CURLE_SSL_PINNEDPUBKEYNOTMATCH)
+		snprintf(out, outlen,
+			 "manager's public key does not match hvnode.manager_pin (not trusted; "
+			 "nothing sent)");
+	else if (rc == CURLE_PEER_FAILED_VERIFICATION || rc == CURLE_SSL_CACERT_BADFILE)
+		snprintf(out, outlen, "manager not trusted by hvnode.manager_ca %.200s (nothing sent): %.250s",
+			 cfg->ca, what);
+	else if (rc == CURLE_COULDNT_CONNECT)
+		snprintf(out, outlen, "connection refused or unreachable: %s", what);
+	else if (rc == CURLE_OPERATION_TIMEDOUT)
+		snprintf(out, outlen, "timed out: %s", what);
+	else
+		snprintf(out, outlen, "%s", what);
+}
+
+static void http_set_tls(CURL *c, const struct agent_config *cfg)
+{
+	if (cfg->pin[0])
+		curl_easy_setopt(c, CURLOPT_PINNEDPUBLICKEY, cfg->pin);
+	if (cfg->ca[0]) {
+		curl_easy_setopt(c, CURLOPT_CAINFO, cfg->ca);
+		curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L);
+		curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L);
+	} else {
+		/* Pin only: the pinned key replaces the chain; a self-signed manager is fine. */
+		curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 0L);
+		curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 0L);
+	}
+	curl_easy_setopt(c, CURLOPT_SSLVERSION, (long)CURL_SSLVERSION_TLSv1_2);
+}
+
+/* http_post_json: POST JSON to URL with "Authorization: Bearer BEARER". Returns 0 when an
+ * HTTP answer came (RES->status, body, Retry-After), -1 when none did (RES->error says why).
+ * The caller has checked that cfg carries a pin or a CA (config_missing). */
+int http_post_json(const struct agent_config *cfg, const char *url, const char *bearer,
+		   const char *json, struct http_result *res)
+{
+	struct http_sink sink = { .res = res };
+	char auth[CREDENTIAL_MAX + 32], detail[CURL_ERROR_SIZE] = "";
+	struct curl_slist *headers = NULL;
+	curl_off_t retry_after = 0;
+	CURLcode rc;
+	CURL *c;
+
+	memset(res, 0, sizeof(*res));
+	res->retry_after_s = -1;
+	if (!cfg->pin[0] && !cfg->ca[0]) {
+		snprintf(res->error, sizeof(res->error), "no pin and no CA: refusing to connect");
+		return -1;
+	}
+	c = curl_easy_init();
+	if (!c) {
+		snprintf(res->error, sizeof(res->error), "unable to start libcurl");
+		return -1;
+	}
+	snprintf(auth, sizeof(auth), "Authorization: Bearer %s", bearer);
+	headers = curl_slist_append(headers, "Content-Type: application/json");
+	headers = curl_slist_append(headers, "Accept: application/json");
+	headers = curl_slist_append(headers, auth);
+	curl_easy_setopt(c, CURLOPT_URL, url);
+	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "https");
+	curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
+	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, (long)CONNECT_TIMEOUT_MS);
+	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, (long)TOTAL_TIMEOUT_MS);
+	curl_easy_setopt(c, CURLOPT_MAXFILESIZE, (long)RESPONSE_MAX);
+	curl_easy_setopt(c, CURLOPT_USERAGENT, "hvnode-agent/" HVNODE_VERSION);
+	curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers);
+	curl_easy_setopt(c, CURLOPT_POSTFIELDS, json);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, http_write);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, &sink);
+	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, detail);
+	http_set_tls(c, cfg);
+	rc = curl_easy_perform(c);
+	if (rc == CURLE_OK) {
+		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &res->status);
+		if (curl_easy_getinfo(c, CURLINFO_RETRY_AFTER, &retry_after) == CURLE_OK &&
+		    retry_after > 0)
+			res->retry_after_s = retry_after > INTERVAL_MAX_S ? INTERVAL_MAX_S
+									   : (long)retry_after;
+	} else {
+		if (rc == CURLE_FILESIZE_EXCEEDED)
+			sink.overflow = 1;
+		http_explain(rc, cfg, detail, sink.overflow, res->error, sizeof(res->error));
+	}
+	curl_slist_free_all(headers);
+	curl_easy_cleanup(c);
+	return rc == CURLE_OK ? 0 : -1;
+}

@@ -1,0 +1,139 @@
+/* Unit tests: agent/config.c, the cmdline and config file parser. */
+#include <string.h>
+
+#include "agent.h"
+#include "check.h"
+
+#define PIN "sha256//" "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="
+#define PIN2 "sha256//" "BBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBB="
+
+static void test_full_cmdline(void)
+{
+	struct agent_config c;
+	char why[256];
+
+	config_init(&c);
+	config_parse_text(&c, "BOOT_IMAGE=/vmlinuz console=ttyS0 hvnode.manager=https://10.0.2.2:8443/"
+			      " hvnode.manager_pin=" PIN " hvnode.join_token=abc.DEF-123"
+			      " BOOTIF=01-52-54-00-AB-cd-56 hvnode.ssh_key=x:y\n", "/proc/cmdline");
+	CHECK(c.errors[0] == '\0');
+	CHECK(c.n_managers == 1);
+	CHECK(strcmp(c.managers[0], "https://10.0.2.2:8443") == 0); /* trailing '/' dropped */
+	CHECK(strcmp(c.pin, PIN) == 0);
+	CHECK(strcmp(c.token, "abc.DEF-123") == 0);
+	CHECK(strcmp(c.bootif_mac, "52:54:00:ab:cd:56") == 0);
+	CHECK(config_missing(&c, why, sizeof(why)) == 0);
+}
+
+static void test_several_managers_and_pins(void)
+{
+	struct agent_config c;
+
+	config_init(&c);
+	config_parse_text(&c, "hvnode.manager=https://a.example:1,https://[fd00::1]:8443,https://b "
+			      "hvnode.manager_pin=" PIN ";" PIN2, "t");
+	CHECK(c.errors[0] == '\0');
+	CHECK(c.n_managers == 3);
+	CHECK(strcmp(c.managers[1], "https://[fd00::1]:8443") == 0);
+	CHECK(strcmp(c.managers[2], "https://b") == 0);
+	CHECK(strcmp(c.pin, PIN ";" PIN2) == 0);
+}
+
+static void expect_error(const char *text, const char *param)
+{
+	struct agent_config c;
+
+	config_init(&c);
+	config_parse_text(&c, text, "/proc/cmdline");
+	CHECK(strstr(c.errors, param) != NULL);
+	CHECK(strstr(c.errors, "(/proc/cmdline)") != NULL);
+}
+
+static void test_bad_values_name_the_parameter(void)
+{
+	expect_error("hvnode.manager=http://plain:80", "hvnode.manager");
+	expect_error("hvnode.manager=https://", "hvnode.manager");
+	expect_error("hvnode.manager=https://a:0", "hvnode.manager");
+	expect_error("hvnode.manager=https://a:65536", "hvnode.manager");
+	expect_error("hvnode.manager=https://user@host", "hvnode.manager");
+	expect_error("hvnode.manager=https://a,", "hvnode.manager");
+	expect_error("hvnode.manager=https://a?x=1", "hvnode.manager");
+	expect_error("hvnode.manager=", "hvnode.manager");
+	expect_error("hvnode.manager=https://1,https://2,https://3,https://4,https://5,https://6,"
+		     "https://7,https://8,https://9", "hvnode.manager");
+	expect_error("hvnode.manager_pin=sha256//short=", "hvnode.manager_pin");
+	expect_error("hvnode.manager_pin=md5//AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=",
+		     "hvnode.manager_pin");
+	expect_error("hvnode.manager_pin=" PIN ";", "hvnode.manager_pin");
+	expect_error("hvnode.manager_pin=" PIN "x", "hvnode.manager_pin");
+	expect_error("hvnode.manager_ca=relative/ca.pem", "hvnode.manager_ca");
+	expect_error("hvnode.join_token=", "hvnode.join_token");
+	expect_error("hvnode.join_token=bad\"quote", "hvnode.join_token");
+	expect_error("BOOTIF=52-54-00-12-34-56", "BOOTIF");
+	expect_error("BOOTIF=01-52-54-00-12-34-5g", "BOOTIF");
+}
+
+static void test_bad_value_keeps_earlier_one(void)
+{
+	struct agent_config c;
+
+	config_init(&c);
+	config_parse_text(&c, "hvnode.manager=https://good", "a");
+	config_parse_text(&c, "hvnode.manager=ftp://bad", "b");
+	CHECK(c.n_managers == 1 && strcmp(c.managers[0], "https://good") == 0);
+	CHECK(strstr(c.errors, "hvnode.manager (b)") != NULL);
+}
+
+static void test_file_overrides_and_comments(void)
+{
+	struct agent_config c;
+
+	config_init(&c);
+	config_parse_text(&c, "hvnode.manager=https://cmdline hvnode.join_token=one", "cmdline");
+	config_parse_text(&c, "# hvnode.conf\n  hvnode.join_token=two # trailing comment\n"
+			      "hvnode.manager_ca=/mnt/config/ca.pem\r\n\n", "file");
+	CHECK(c.errors[0] == '\0');
+	CHECK(strcmp(c.token, "two") == 0);
+	CHECK(strcmp(c.managers[0], "https://cmdline") == 0);
+	CHECK(strcmp(c.ca, "/mnt/config/ca.pem") == 0);
+}
+
+static void test_missing(void)
+{
+	struct agent_config c;
+	char why[256];
+
+	config_init(&c);
+	CHECK(config_missing(&c, why, sizeof(why)) == 1 && strstr(why, "hvnode.manager="));
+	config_parse_text(&c, "hvnode.manager=https://m", "t");
+	CHECK(config_missing(&c, why, sizeof(why)) == 1 && strstr(why, "hvnode.manager_pin="));
+	config_parse_text(&c, "hvnode.manager_ca=/ca.pem", "t");
+	CHECK(config_missing(&c, why, sizeof(why)) == 1 && strstr(why, "hvnode.join_token="));
+	config_parse_text(&c, "hvnode.join_token=t", "t");
+	CHECK(config_missing(&c, why, sizeof(why)) == 0);
+}
+
+static void test_error_buffer_never_overflows(void)
+{
+	struct agent_config c;
+	char text[8192] = "";
+
+	config_init(&c);
+	for (int i = 0; i < 200; i++)
+		strcat(text, "hvnode.manager=x ");
+	config_parse_text(&c, text, "t");
+	CHECK(strlen(c.errors) < sizeof(c.errors));
+	CHECK(c.n_managers == 0);
+}
+
+int main(void)
+{
+	test_full_cmdline();
+	test_several_managers_and_pins();
+	test_bad_values_name_the_parameter();
+	test_bad_value_keeps_earlier_one();
+	test_file_overrides_and_comments();
+	test_missing();
+	test_error_buffer_never_overflows();
+	return check_done("config");
+}
