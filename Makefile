@@ -1,6 +1,8 @@
 # hvnode: pinned upstream sources -> a read-only, reproducible KVM hypervisor node image.
 #   make            build everything into $(O)/images (installs missing host packages as root)
 #   make test       build, then boot the real outputs under QEMU and check them
+#   make fuzz       run the libFuzzer targets for FUZZ_SECONDS each and print their figures
+#   make bench      boot a node and print the VMM's figures (boot time, RSS, size)
 #   make source     fetch and verify the pinned sources only (fills DL_DIR for offline builds)
 #   make run        boot the ISO in QEMU on this terminal
 #   make repro-check  build twice in two output directories and compare SHA256SUMS
@@ -47,12 +49,12 @@ pkg_version = $(lastword $(subst :, ,$(call lock_field,$(1))))
 PACKAGES := linux busybox dropbear mbedtls curl cjson
 KERNEL_FRAGMENTS := $(sort $(wildcard $(TOP)/kernel-config/*.config))
 
-.PHONY: all source kernel userland rootfs images test run repro-check clean distclean help \
+.PHONY: all source kernel userland rootfs images test fuzz bench run repro-check clean distclean help \
 	kernel-config-update host-deps
 all: images
 
 help:
-	@sed -n '2,10s/^# \{0,1\}//p' $(TOP)/Makefile
+	@sed -n '2,12s/^# \{0,1\}//p' $(TOP)/Makefile
 
 # ---- host packages --------------------------------------------------------------------------
 HOST_DEPS := $(STAMP)/host-deps
@@ -280,8 +282,10 @@ $(STAMP)/pxe: $(KERNEL) $(INITRD) $(IMAGE_FILES) $(TOP)/scripts/mkpxe.sh
 		$(TOP)/scripts/mkpxe.sh $(IMG)/pxe $(KERNEL) $(INITRD) $(TOP)/image
 	@touch $@
 
-$(IMG)/SHA256SUMS: $(ISO) $(STAMP)/pxe $(BUILDINFO)
-	@cp $(BUILDINFO) $(IMG)/BUILDINFO
+$(IMG)/SHA256SUMS: $(ISO) $(STAMP)/pxe $(BUILDINFO) $(SQUASHFS)
+	@# The root squashfs's sha256 is what a node reports as its image sha256 (agent facts).
+	@(cat $(BUILDINFO) && echo "rootfs_sha256: $$(sha256sum <$(SQUASHFS) | cut -d' ' -f1)") \
+		>$(IMG)/BUILDINFO
 	@(cd $(IMG) && find . -type f ! -name SHA256SUMS -printf '%P\n' | LC_ALL=C sort | \
 		xargs sha256sum) >$(B)/SHA256SUMS.tmp
 	@mv $(B)/SHA256SUMS.tmp $@
@@ -292,11 +296,21 @@ $(IMG)/SHA256SUMS: $(ISO) $(STAMP)/pxe $(BUILDINFO)
 images: $(IMG)/SHA256SUMS
 
 # ---- tests, run, reproducibility -------------------------------------------------------------
+# Host checks of hvnode's own C (host compiler, sanitizers; cJSON from its pinned source).
+AGENT_HOST_ARGS = -s -C $(TOP)/agent O=$(O)/test/agent CJSON_SRC=$(B)/cjson
+
 test: images
-	@KCONFIG=$(KCONFIG) $(TOP)/tests/host/run-all.sh $(DL_DIR) $(APT_STATE) $(O)/test/host
-	@$(TOP)/tests/qemu-boot/run-all.sh $(IMG) $(O)/test/qemu-boot
+	@KCONFIG=$(KCONFIG) AGENT=$(AGENT) $(TOP)/tests/host/run-all.sh $(DL_DIR) $(APT_STATE) $(O)/test/host
+	@$(STEP) agent "unit tests (ASan, UBSan) and fuzz corpus replay" $(LOGS)/agent-test.log \
+		$(MAKE) $(AGENT_HOST_ARGS) test fuzz-replay
+	@BUSYBOX=$(BUSYBOX) $(TOP)/tests/qemu-boot/run-all.sh $(IMG) $(O)/test/qemu-boot
 	@$(TOP)/scripts/repro-check.sh $(O)/test/repro $(IMG)
 	@rm -rf $(O)/test/repro
+
+# fuzz: each libFuzzer target for FUZZ_SECONDS (default 60) from its committed corpus.
+FUZZ_SECONDS ?= 60
+fuzz: $(STAMP)/extracted-cjson $(HOST_DEPS)
+	@$(MAKE) $(AGENT_HOST_ARGS) fuzz FUZZ_SECONDS=$(FUZZ_SECONDS)
 
 run: images
 	@$(TOP)/scripts/run-qemu.sh $(ISO)

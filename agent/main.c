@@ -4,7 +4,9 @@
  * RUN/agent.state for the status screen, and tries again.
  *
  *   hvnode-agent [-c FILE] [--cmdline FILE] [--run-dir DIR] [--persist-dir DIR]
+ *                [--facts-root DIR]
  *   hvnode-agent --facts [...]     prints the registration facts (JSON) and exits
+ * --facts-root reads /sys, /proc, /etc and /run facts under DIR instead of / (host tests).
  *   hvnode-agent --version
  * Settings come from the kernel cmdline (--cmdline, default /proc/cmdline), then
  * PERSIST/hvnode.conf, then -c FILE, later ones winning per parameter (agent/config.c).
@@ -68,12 +70,13 @@ static void agent_sleep(unsigned seconds)
 		;
 }
 
-static long agent_uptime(void)
+/* Seconds since the kernel started (CLOCK_BOOTTIME). */
+static double agent_uptime(void)
 {
 	struct timespec ts;
 
 	clock_gettime(CLOCK_BOOTTIME, &ts);
-	return (long)ts.tv_sec;
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
 static uint32_t agent_random(void)
@@ -175,8 +178,8 @@ static void agent_registered(struct agent *a)
 	a->registered = 1;
 	a->failures = a->attempt = 0;
 	a->last_error[0] = '\0';
-	agent_log("registered as node %s with %s (heartbeat every %d s)", a->id.node_id, url,
-		  a->id.interval_s);
+	agent_log("registered as node %s with %s (heartbeat every %d s; %.1f s after boot)",
+		  a->id.node_id, url, a->id.interval_s, agent_uptime());
 	rc = state_save_identity(&a->paths, url, &a->id);
 	if (rc)
 		agent_log("unable to keep the identity in %s: %s", a->paths.persist_dir[0]
@@ -256,7 +259,7 @@ static void agent_heartbeat(struct agent *a)
 		return;
 	}
 	a->failures = a->attempt = 0;
-	a->last_heartbeat = agent_uptime();
+	a->last_heartbeat = (long)agent_uptime();
 	a->last_error[0] = '\0';
 	if (reply_parse_heartbeat(a->res.body, a->res.len, &a->id, err, sizeof(err))) {
 		snprintf(a->last_error, sizeof(a->last_error), "ignored a bad heartbeat reply: %s", err);
@@ -335,7 +338,7 @@ static int agent_mounted(const char *dir)
 static int usage(const char *why, const char *arg)
 {
 	fprintf(stderr, "hvnode-agent: %s: %s\nusage: hvnode-agent [-c FILE] [--cmdline FILE] "
-			"[--run-dir DIR] [--persist-dir DIR] [--facts] | --version\n", why, arg);
+			"[--run-dir DIR] [--persist-dir DIR] [--facts-root DIR] [--facts] | --version\n", why, arg);
 	return EXIT_USAGE;
 }
 
@@ -371,6 +374,7 @@ int main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	setvbuf(stderr, NULL, _IOLBF, 0);
 	a->cmdline_path = "/proc/cmdline";
+	a->last_heartbeat = -1;
 	a->env.root = "";
 	a->env.with_addresses = 1;
 	snprintf(a->paths.run_dir, sizeof(a->paths.run_dir), "/run/hvnode");
@@ -386,7 +390,7 @@ int main(int argc, char **argv)
 		} else if (!strcmp(arg, "--facts")) {
 			facts = 1;
 		} else if (strcmp(arg, "-c") && strcmp(arg, "--cmdline") && strcmp(arg, "--run-dir") &&
-			   strcmp(arg, "--persist-dir")) {
+			   strcmp(arg, "--persist-dir") && strcmp(arg, "--facts-root")) {
 			return usage("unknown option", arg);
 		} else if (!val) {
 			return usage("option needs a value", arg);
@@ -394,6 +398,8 @@ int main(int argc, char **argv)
 			a->config_file = argv[++i];
 		} else if (!strcmp(arg, "--cmdline")) {
 			a->cmdline_path = argv[++i];
+		} else if (!strcmp(arg, "--facts-root")) {
+			a->env.root = argv[++i];
 		} else if (!strcmp(arg, "--run-dir") && strlen(val) < CONFIG_PATH_MAX) {
 			snprintf(a->paths.run_dir, sizeof(a->paths.run_dir), "%s", argv[++i]);
 		} else if (!strcmp(arg, "--persist-dir") && strlen(val) < CONFIG_PATH_MAX) {

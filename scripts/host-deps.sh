@@ -35,6 +35,9 @@ automake:regenerating the curl build system after the Debian patches
 libtool:regenerating the curl build system after the Debian patches
 zstd:kernel compression
 ipxe-qemu:network boot ROM for the PXE test
+clang:sanitizer unit tests and libFuzzer targets (vmm, agent)
+libclang-rt-14-dev:libFuzzer and sanitizer runtimes for clang
+openssl:CA and keys of the test manager, SPKI pins
 '
 missing=
 why=

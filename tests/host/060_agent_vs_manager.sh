@@ -1,0 +1,123 @@
+# SUMMARY: hvnode-agent against the test manager on loopback: register, resume, pins, CA, and every manager fault without a crash
+set -eu
+: "${AGENT:?AGENT must name the built hvnode-agent}"
+LIB=$TOP/tests/qemu-boot/lib
+FACTS=$TOP/agent/tests/data/facts-root
+M=$WORK/manager
+mgr_pid= agent_pid= n=0
+cleanup() {
+	[ -z "$agent_pid" ] || kill "$agent_pid" 2>/dev/null || true
+	[ -z "$mgr_pid" ] || kill "$mgr_pid" 2>/dev/null || true
+	wait 2>/dev/null || true
+}
+trap cleanup EXIT
+
+python3 "$LIB/manager.py" serve "$M" --port 0 --interval 1 --retry-after 1 >"$WORK/manager.out" 2>&1 &
+mgr_pid=$!
+python3 "$LIB/console.py" wait "$WORK/manager.out" '^manager: listening' 30
+port=$(cat "$M/port") pin=$(cat "$M/pin")
+url=https://127.0.0.1:$port
+other_pin=sha256//AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=
+
+# agent NAME CONFIG-LINES...: starts a fresh agent (own run dir; persist dir $WORK/NAME.p),
+# logging to $WORK/NAME.log.
+agent() {
+	name=$1
+	shift
+	printf '%s\n' "$@" >"$WORK/$name.conf"
+	mkdir -p "$WORK/$name.p"
+	"$AGENT" -c "$WORK/$name.conf" --cmdline /dev/null --run-dir "$WORK/$name.run" \
+		--persist-dir "$WORK/$name.p" --facts-root "$FACTS" >"$WORK/$name.log" 2>&1 &
+	agent_pid=$!
+}
+# expect NAME REGEX [TIMEOUT_S]: the agent's log shows REGEX in time and the agent still runs.
+expect() {
+	python3 "$LIB/console.py" wait "$WORK/$1.log" "$2" "${3:-30}"
+	kill -0 "$agent_pid" || { echo "FAIL: hvnode-agent exited"; exit 1; }
+	n=$((n + 1))
+	echo "  ok: $1: $2"
+}
+stop_agent() { kill "$agent_pid"; wait "$agent_pid" 2>/dev/null || true; agent_pid=; }
+requests() { wc -l <"$M/requests.jsonl" 2>/dev/null || echo 0; }
+mode() { echo "$1" >"$M/mode"; }
+good="hvnode.manager=$url"
+token=hvnode.join_token=test-join-token
+
+# Register, heartbeat, identity kept on the persist dir.
+agent first "$good" "hvnode.manager_pin=$pin" "$token"
+expect first 'registered as node [0-9a-f]+ with https://127.0.0.1'
+expect first 'heartbeat ok'
+node_id=$(sed -n 's/^node_id=//p' "$WORK/first.p/agent/identity")
+grep -q "^state=registered$" "$WORK/first.run/agent.state"
+stop_agent
+# A restart with an empty /run resumes from the persist dir: a heartbeat, no new registration.
+before=$(grep -c '"path": "/api/v1/nodes"' "$M/requests.jsonl")
+rm -rf "$WORK/first.run"
+printf '%s\n' "$good" "hvnode.manager_pin=$pin" "$token" >"$WORK/first.conf"
+"$AGENT" -c "$WORK/first.conf" --cmdline /dev/null --run-dir "$WORK/first.run" \
+	--persist-dir "$WORK/first.p" --facts-root "$FACTS" >"$WORK/resume.log" 2>&1 &
+agent_pid=$!
+expect resume "resuming as node $node_id"
+expect resume 'heartbeat ok'
+[ "$(grep -c '"path": "/api/v1/nodes"' "$M/requests.jsonl")" = "$before" ] ||
+	{ echo "FAIL: the resumed agent registered again"; exit 1; }
+stop_agent
+# A stateless node (nothing kept) registering again gets the same node_id.
+agent stateless "$good" "hvnode.manager_pin=$pin" "$token"
+expect stateless "registered as node $node_id "
+stop_agent
+[ "$(python3 "$LIB/manager.py" nodes "$M" | grep -c '"node_id"')" = 1 ]
+
+# The manager forgets the node: back to registration.
+agent forget "$good" "hvnode.manager_pin=$pin" "$token"
+expect forget 'heartbeat ok'
+mode forget
+expect forget 'no longer knows node .* registering again'
+expect forget 'registered as node'
+stop_agent
+
+# TLS: a wrong pin or an unknown CA never sends a request; a known CA works.
+count=$(requests)
+agent wrongpin "$good" "hvnode.manager_pin=$other_pin" "$token"
+expect wrongpin 'does not match hvnode.manager_pin .*nothing sent'
+stop_agent
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 30 -subj /CN=other \
+	-keyout "$WORK/other.key" -out "$WORK/other-ca.pem" 2>/dev/null
+agent otherca "$good" "hvnode.manager_ca=$WORK/other-ca.pem" "$token"
+expect otherca 'not trusted by hvnode.manager_ca'
+stop_agent
+[ "$(requests)" = "$count" ] || { echo "FAIL: a request reached the manager without a valid pin or CA"; exit 1; }
+agent ca "$good" "hvnode.manager_ca=$M/ca.pem" "$token"
+expect ca 'verifying TLS by CA'
+expect ca 'registered as node'
+stop_agent
+
+# Manager faults: each is reported in plain words and the agent keeps going.
+agent badtoken "$good" "hvnode.manager_pin=$pin" hvnode.join_token=wrong
+expect badtoken 'registering with .* \(attempt 1, next in [0-9]+ s\): HTTP 401: invalid join token'
+stop_agent
+for case in "pending:registration with .* pending approval \(attempt 1, next in 1 s\)" \
+	"error:HTTP 500: test manager: induced failure" \
+	"deny:HTTP 403: node not allowed by policy" \
+	"garbage:bad registration reply: reply is not a JSON object" \
+	"wrong-types:bad registration reply: node_id is missing or malformed" \
+	"huge:response larger than 65536 bytes" \
+	"hang-tls:\(attempt 1, next in [0-9]+ s\): timed out" \
+	"slow:\(attempt 1, next in [0-9]+ s\): timed out"; do
+	mode "${case%%:*}"
+	agent "${case%%:*}" "$good" "hvnode.manager_pin=$pin" "$token"
+	expect "${case%%:*}" "${case#*:}" 60
+	stop_agent
+done
+mode normal
+
+# Nobody listening: attempts with a growing backoff, never an exit.
+agent down "hvnode.manager=https://127.0.0.1:1" "hvnode.manager_pin=$pin" "$token"
+expect down 'attempt 3, next in [0-9]+ s\): connection refused' 30
+stop_agent
+# Bad settings: named, and the node shows as unconfigured; the agent does not exit.
+agent badconf "hvnode.manager=http://plain" "hvnode.manager_pin=$pin" "$token"
+expect badconf 'invalid hvnode.manager \(.*badconf.conf\): not a list of https://host\[:port\] URLs; the node stays unconfigured'
+grep -q '^state=unconfigured$' "$WORK/badconf.run/agent.state"
+stop_agent
+echo "$n checks passed"
