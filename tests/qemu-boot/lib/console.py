@@ -4,7 +4,8 @@
   console.py wait LOG MARKER TIMEOUT_S
       Polls the serial console log LOG until a line contains MARKER (a regular expression).
       Exit 0 when seen; 1 on timeout; 2 when a fatal pattern (kernel panic, boot failure of
-      the initramfs) shows up first. On failure the last 40 console lines are printed.
+      the initramfs) shows up first. On failure the last 40 console lines are printed. With
+      CONSOLE_WRITER_PID set, gives up as soon as that process (QEMU) has exited.
 
   console.py sh SOCKET TIMEOUT_S COMMAND
       Runs COMMAND in the node's debug shell reachable on the QEMU serial Unix socket SOCKET
@@ -32,6 +33,8 @@ def tail(path, n=40):
 def wait(log, marker, timeout):
     pattern = re.compile(marker)
     deadline = time.monotonic() + timeout
+    writer_gone = os.environ.get("CONSOLE_WRITER_PID", "")
+    exited = False
     while True:
         try:
             with open(log, "rb") as f:
@@ -46,6 +49,14 @@ def wait(log, marker, timeout):
         if time.monotonic() >= deadline:
             print(f"console: /{marker}/ not seen in {log} within {timeout:.0f} s; last lines:\n{tail(log)}",
                   file=sys.stderr)
+            return 1
+        if writer_gone and not os.path.exists(f"/proc/{writer_gone}"):
+            # The writer (QEMU) has exited: one last read above found no marker.
+            if not exited:
+                exited = True
+                continue
+            print(f"console: /{marker}/ not seen in {log}: its writer (pid {writer_gone}) exited; "
+                  f"last lines:\n{tail(log)}", file=sys.stderr)
             return 1
         time.sleep(0.2)
 

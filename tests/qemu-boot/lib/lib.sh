@@ -30,7 +30,7 @@ qemu_stop() {
 
 # wait_console REGEX [TIMEOUT_S]: fails the test unless the console shows REGEX in time.
 wait_console() {
-	python3 "$LIB/console.py" wait "$CONSOLE" "$1" "${2:-$BOOT_TIMEOUT}" || {
+	CONSOLE_WRITER_PID=$QEMU_PID python3 "$LIB/console.py" wait "$CONSOLE" "$1" "${2:-$BOOT_TIMEOUT}" || {
 		echo "qemu: $(cat "$WORK/qemu.log" 2>/dev/null)" >&2
 		return 1
 	}
@@ -94,4 +94,46 @@ boot_pxe_set() {
 new_ssh_key() {
 	ssh-keygen -q -t ed25519 -N '' -f "$1"
 	awk '{ print $1 ":" $2 }' "$1.pub"
+}
+
+# ---- the test manager (lib/manager.py) --------------------------------------------------------
+MANAGER_DIR="$WORK/manager"
+MANAGER_PID=
+MANAGER_TOKEN=test-join-token
+
+# manager_start [--port N] [ARGS...]: starts the test manager on MANAGER_DIR (keys and records
+# kept across restarts) and waits for it to listen; sets MANAGER_PORT, MANAGER_PIN, MANAGER_URL
+# (as the node sees the host: 10.0.2.2).
+manager_start() {
+	: >"$WORK/manager.out"
+	python3 "$LIB/manager.py" serve "$MANAGER_DIR" --token "$MANAGER_TOKEN" "$@" \
+		>>"$WORK/manager.out" 2>&1 &
+	MANAGER_PID=$!
+	python3 "$LIB/console.py" wait "$WORK/manager.out" '^manager: listening' 60
+	MANAGER_PORT=$(cat "$MANAGER_DIR/port")
+	MANAGER_PIN=$(cat "$MANAGER_DIR/pin")
+	MANAGER_URL=https://10.0.2.2:$MANAGER_PORT
+}
+
+manager_stop() {
+	if [ -n "$MANAGER_PID" ]; then
+		kill "$MANAGER_PID" 2>/dev/null || true
+		wait "$MANAGER_PID" 2>/dev/null || true
+		MANAGER_PID=
+	fi
+}
+
+# manager_wait ARGS...: manager.py wait on MANAGER_DIR (see its --help); prints the requests.
+manager_wait() {
+	python3 "$LIB/manager.py" wait "$MANAGER_DIR" "$@"
+}
+
+# agent_cmdline [PIN]: the cmdline that points a node at the test manager (pin mode).
+agent_cmdline() {
+	echo "hvnode.manager=$MANAGER_URL hvnode.manager_pin=${1:-$MANAGER_PIN} hvnode.join_token=$MANAGER_TOKEN"
+}
+
+stop_all() {
+	qemu_stop
+	manager_stop
 }

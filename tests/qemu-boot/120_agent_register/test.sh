@@ -1,0 +1,70 @@
+# SUMMARY: the node registers with the test manager over pinned TLS with its facts, heartbeats, and keeps its node_id across a reboot
+set -eu
+. "$(dirname "$0")/../lib/lib.sh"
+trap stop_all EXIT
+UUID=5f0c9d3e-8a71-4b2c-9e4d-1a2b3c4d5e6f
+MAC=52:54:00:aa:bb:01
+manager_start
+boot_node() {
+	boot_pxe_set "$(agent_cmdline)" -uuid "$UUID" \
+		-nic "user,model=virtio-net-pci,mac=$MAC" \
+		-drive file="$WORK/disk.img",if=none,id=disk0,format=raw \
+		-device virtio-blk-pci,drive=disk0,serial=HVNODE-DISK-1
+}
+truncate -s 64M "$WORK/disk.img"
+boot_node
+wait_console "$READY"
+wait_console 'hvnode-agent: registered as node [0-9a-f]+ with https://10\.0\.2\.2:[0-9]+ \(heartbeat every 5 s; [0-9.]+ s after boot\)' 120
+sed -n 's/.*hvnode-agent: registered as node .*; \([0-9.]*\) s after boot.*/  registered \1 s after the kernel started/p' "$CONSOLE"
+manager_wait --path '^/api/v1/nodes$' --status 201 --auth "^Bearer $MANAGER_TOKEN\$" >"$WORK/register.json"
+rootfs_sha=$(sed -n 's/^rootfs_sha256: //p' "$IMG/BUILDINFO")
+version=$(sed -n 's/^version: //p' "$IMG/BUILDINFO")
+python3 - "$WORK/register.json" "$UUID" "$MAC" "$rootfs_sha" "$version" <<'PY'
+import json, sys
+facts = json.loads(open(sys.argv[1]).readline())["body"]
+uuid, mac, sha, version = sys.argv[2:]
+nics = {n["name"]: n for n in facts["nics"]}
+boot = [n for n in facts["nics"] if n["boot"]]
+checks = [
+    ("system.uuid is QEMU's -uuid", facts["system"]["uuid"] == uuid),
+    ("system.vendor from DMI", facts["system"]["vendor"] == "QEMU"),
+    ("the boot NIC is the one with -nic mac=", len(boot) == 1 and boot[0]["mac"] == mac),
+    ("the boot NIC is a port of br0 with link up", boot and boot[0]["bridge"] == "br0" and boot[0]["link"] == "up"),
+    ("br0 has the DHCP address", "10.0.2.15/24" in nics.get("br0", {}).get("ipv4", [])),
+    ("CPU count and SVM", facts["cpu"]["count"] == 2 and facts["cpu"]["virtualization"] == "svm"),
+    ("memory in bytes", facts["memory_bytes"] > 1000 * 2**20),
+    ("the virtio disk with size and serial", any(d["name"] == "vda" and d["size_bytes"] == 64 * 2**20 and d["serial"] == "HVNODE-DISK-1" for d in facts["disks"])),
+    ("KVM ready, API version 12", facts["kvm"] == {"ready": True, "api_version": 12, "error": None}),
+    ("kernel version", facts["kernel"].startswith("6.1.")),
+    ("image version", facts["image"]["version"] == version),
+    ("image sha256 is the root squashfs's (BUILDINFO rootfs_sha256)", facts["image"]["sha256"] == sha),
+    ("hostname", bool(facts["hostname"])),
+]
+bad = 0
+for what, ok in checks:
+    print(("  ok: " if ok else "  FAIL: ") + "facts: " + what)
+    bad += not ok
+if bad:
+    print(json.dumps(facts, indent=1))
+sys.exit(1 if bad else 0)
+PY
+node_id=$(python3 "$LIB/manager.py" nodes "$MANAGER_DIR" | python3 -c 'import json, sys; print(json.load(sys.stdin)[0]["node_id"])')
+manager_wait --path "^/api/v1/nodes/$node_id/heartbeat\$" --status 200 --count 2 --timeout 30 >/dev/null
+echo "  ok: two heartbeats arrived for node $node_id"
+fail=0
+check "agent.state says registered as $node_id" "grep -qx state=registered /run/hvnode/agent.state && grep -qx node_id=$node_id /run/hvnode/agent.state" || fail=1
+check "the status screen shows the registration" "grep -q 'registration: registered' /dev/vcs1 || grep -a -q 'registration: registered' /dev/vcs1" || fail=1
+check "the identity is kept in /run only (no config partition), mode 0600" "ls -l /run/hvnode/identity | grep -q '^-rw------- ' && ! test -e /mnt/config/agent" || fail=1
+check "the node opens no port for the manager" "! netstat -ltn | grep -q LISTEN" || fail=1
+[ $fail = 0 ] || exit 1
+# Reboot: the stateless node registers again and gets the same node_id.
+node_sh "reboot" >/dev/null 2>&1 || true
+wait "$QEMU_PID" 2>/dev/null || true
+QEMU_PID=
+boot_node
+wait_console "$READY"
+wait_console "hvnode-agent: registered as node $node_id " 120
+manager_wait --path '^/api/v1/nodes$' --status 201 --count 2 >/dev/null
+nodes=$(python3 "$LIB/manager.py" nodes "$MANAGER_DIR" | python3 -c 'import json,sys; print(len(json.load(sys.stdin)))')
+[ "$nodes" = 1 ] || { echo "  FAIL: the manager has $nodes nodes after a reboot"; exit 1; }
+echo "  ok: after a reboot the node registered again as $node_id (one node on the manager)"
