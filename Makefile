@@ -216,9 +216,11 @@ $$(B)/$(1)/hvnode-$(1): $$(STAMP)/kernel-headers $$(VERSION_FILE) FORCE
 	@$$(MAKE) -s -q $$(HVNODE_$(1)_ARGS) || $$(STEP) $(1) "build hvnode-$(1) (musl, static)" \
 		$$(LOGS)/$(1)-build.log $$(MAKE) $$(HVNODE_$(1)_ARGS)
 endef
-HVNODE_vmm_ARGS = -C $(TOP)/vmm O=$(B)/vmm CC=$(MUSL_CC) CFLAGS="$(MUSL_CFLAGS)" \
+# hvnode_args NAME: the sub-make arguments of vmm/ or agent/ (musl, static).
+hvnode_args = -C $(TOP)/$(1) O=$(B)/$(1) CC=$(MUSL_CC) CFLAGS="$(MUSL_CFLAGS)" \
 	HVNODE_VERSION=$(HVNODE_VERSION) VERSION_FILE=$(VERSION_FILE)
-HVNODE_agent_ARGS = $(subst vmm,agent,$(HVNODE_vmm_ARGS)) SYSROOT=$(SYSROOT)
+HVNODE_vmm_ARGS = $(call hvnode_args,vmm)
+HVNODE_agent_ARGS = $(call hvnode_args,agent) SYSROOT=$(SYSROOT)
 $(eval $(call hvnode_program,vmm))
 $(eval $(call hvnode_program,agent))
 $(AGENT): $(STAMP)/curl-built $(STAMP)/cjson-built
@@ -298,19 +300,29 @@ images: $(IMG)/SHA256SUMS
 # ---- tests, run, reproducibility -------------------------------------------------------------
 # Host checks of hvnode's own C (host compiler, sanitizers; cJSON from its pinned source).
 AGENT_HOST_ARGS = -s -C $(TOP)/agent O=$(O)/test/agent CJSON_SRC=$(B)/cjson
+VMM_HOST_ARGS = -s -C $(TOP)/vmm O=$(O)/test/vmm KHEADERS=$(KHEADERS)/include
 
 test: images
 	@KCONFIG=$(KCONFIG) AGENT=$(AGENT) $(TOP)/tests/host/run-all.sh $(DL_DIR) $(APT_STATE) $(O)/test/host
 	@$(STEP) agent "unit tests (ASan, UBSan) and fuzz corpus replay" $(LOGS)/agent-test.log \
 		$(MAKE) $(AGENT_HOST_ARGS) test fuzz-replay
+	@$(STEP) vmm "unit tests (ASan, UBSan) and fuzz corpus replay" $(LOGS)/vmm-test.log \
+		$(MAKE) $(VMM_HOST_ARGS) test fuzz-replay
 	@BUSYBOX=$(BUSYBOX) $(TOP)/tests/qemu-boot/run-all.sh $(IMG) $(O)/test/qemu-boot
 	@$(TOP)/scripts/repro-check.sh $(O)/test/repro $(IMG)
 	@rm -rf $(O)/test/repro
 
 # fuzz: each libFuzzer target for FUZZ_SECONDS (default 60) from its committed corpus.
 FUZZ_SECONDS ?= 60
-fuzz: $(STAMP)/extracted-cjson $(HOST_DEPS)
+fuzz: $(STAMP)/extracted-cjson $(STAMP)/kernel-headers $(HOST_DEPS)
 	@$(MAKE) $(AGENT_HOST_ARGS) fuzz FUZZ_SECONDS=$(FUZZ_SECONDS)
+	@$(MAKE) $(VMM_HOST_ARGS) fuzz FUZZ_SECONDS=$(FUZZ_SECONDS)
+
+# bench: boots a node under TCG and runs a guest in it with hvnode-vmm BENCH_RUNS times
+# (default 10); prints exec-to-init p50/p90, the VMM's memory beyond guest RAM, its size.
+BENCH_RUNS ?= 10
+bench: images
+	@BUSYBOX=$(BUSYBOX) sh $(TOP)/tests/qemu-boot/bench/vmm.sh $(IMG) $(O)/bench $(BENCH_RUNS)
 
 run: images
 	@$(TOP)/scripts/run-qemu.sh $(ISO)

@@ -1,0 +1,71 @@
+# SUMMARY: inside a node: hvnode-vmm boots the node's kernel as a 2-vCPU guest with virtio blk/net/rng, confined
+set -eu
+. "$(dirname "$0")/../lib/lib.sh"
+: "${BUSYBOX:?BUSYBOX must point to the static busybox binary}"
+HERE=$(cd "$(dirname "$0")" && pwd)
+trap qemu_stop EXIT
+GUEST_CMDLINE='console=ttyS0 panic=-1 quiet init_on_free=0 init_on_alloc=0 i8042.noaux i8042.nomux i8042.nopnp'
+GUEST_IP=10.0.2.200/24
+
+# Host side: guest initramfs (busybox + init), a read-only disk with a known pattern, an empty
+# disk for the guest to write, all carried into the node on a FAT drive with the kernel.
+mkdir -p "$WORK/initramfs/bin" "$WORK/initramfs/proc" "$WORK/initramfs/sys" "$WORK/initramfs/dev" \
+	"$WORK/initramfs/tmp" "$WORK/carry"
+cp "$BUSYBOX" "$WORK/initramfs/bin/busybox"
+cp "$HERE/guest-init" "$WORK/initramfs/init"
+chmod 755 "$WORK/initramfs/init" "$WORK/initramfs/bin/busybox"
+(cd "$WORK/initramfs" && find . | LC_ALL=C sort | cpio --reproducible -o -H newc -R 0:0 2>/dev/null) |
+	gzip -n >"$WORK/carry/guest.gz"
+cp "$IMG/pxe/vmlinuz" "$WORK/carry/vmlinuz"
+awk 'BEGIN { for (i = 0; i < 4096; i++) printf "HVPATTERN%07d\n", i }' >"$WORK/carry/disk0.img"
+dd if=/dev/zero of="$WORK/carry/disk1.img" bs=1M count=4 2>/dev/null
+expect=$(printf 'HVWRITE %s\n' $(seq 1 2000) | sha256sum | cut -d' ' -f1)
+size=$(printf 'HVWRITE %s\n' $(seq 1 2000) | wc -c)
+rm -f "$WORK/carry.img"
+mkfs.fat -C -n HVGUEST "$WORK/carry.img" 32768 >/dev/null
+mcopy -i "$WORK/carry.img" "$WORK/carry"/* ::/
+
+boot_pxe_set "" -drive "file=$WORK/carry.img,if=virtio,format=raw"
+wait_console "$READY"
+wait_console 'WARNING: debug root shell on /dev/ttyS1' 5
+fail=0
+check "the carry drive mounts and its files copy to /tmp" \
+	"mkdir -p /tmp/g /tmp/c && mount -t vfat -o ro \$(findfs LABEL=HVGUEST) /tmp/c && cp /tmp/c/* /tmp/g/ && umount /tmp/c && chmod 644 /tmp/g/*" || fail=1
+peer=$(node_sh "ip -4 addr show br0 | sed -n 's/.*inet \([0-9.]*\)\/.*/\1/p'" | tr -d '\r\n')
+echo "  node br0 address: $peer"
+node_sh "cd /tmp/g && (hvnode-vmm --kernel vmlinuz --initrd guest.gz --cpus 2 --mem 256M \
+	--disk disk0.img,ro --disk disk1.img --net tap=tap0 --rng --api-socket /tmp/g/api.sock \
+	--console file:/tmp/g/guest.log --cmdline '$GUEST_CMDLINE hvtest.peer=$peer hvtest.ip=$GUEST_IP' \
+	</dev/null >vmm.out 2>&1; echo \$? >vmm.rc) >/dev/null 2>&1 &" >/dev/null
+check "hvnode-vmm created tap0" \
+	"i=0; until ip link show tap0 >/dev/null 2>&1; do i=\$((i+1)); [ \$i -lt 30 ] || exit 1; sleep 1; done" || fail=1
+check "every VMM thread: Seccomp 2, NoNewPrivs 1, non-root uid" \
+	"pid=\$(pidof hvnode-vmm); n=0; for t in /proc/\$pid/task/*; do n=\$((n+1)); \
+	grep -q '^Seccomp:[[:space:]]*2\$' \$t/status && grep -q '^NoNewPrivs:[[:space:]]*1\$' \$t/status && \
+	! grep -q '^Uid:[[:space:]]*0[[:space:]]' \$t/status || exit 1; done; echo \"\$n threads\"; [ \$n -ge 4 ]" || fail=1
+check "the API answers status and counters" \
+	"hvnode-vmm --api-call /tmp/g/api.sock status | grep -q '\"state\":\"running\",\"vcpus\":2' && \
+	hvnode-vmm --api-call /tmp/g/api.sock counters | grep -q '\"kind\":\"virtio-blk\"'" || fail=1
+check "tap0 joins br0" "(ip link set tap0 master br0 || brctl addif br0 tap0) && ip link set tap0 up" || fail=1
+
+# guest_marker TEXT: waits (in the node) up to 55 s for TEXT in the guest's console log
+# (node_sh gives a command 60 s; busybox sleep takes whole seconds).
+guest_marker() {
+	check "guest: $1" "i=0; until grep -q '$1' /tmp/g/guest.log 2>/dev/null; do i=\$((i+1)); \
+		[ \$i -lt 55 ] || exit 1; sleep 1; done"
+}
+guest_marker 'HVGUEST: init reached' || fail=1
+guest_marker 'HVGUEST: cpus nproc=2 cpuinfo=2' || fail=1
+guest_marker 'HVGUEST: vda pattern ok' || fail=1
+guest_marker "HVGUEST: vdb written $expect" || fail=1
+guest_marker 'HVGUEST: hwrng ok' || fail=1
+guest_marker "HVGUEST: ping $peer ok" || fail=1
+check "guest reboot ends hvnode-vmm with exit 0" \
+	"i=0; until [ -s /tmp/g/vmm.rc ]; do i=\$((i+1)); [ \$i -lt 55 ] || exit 1; sleep 1; done; [ \$(cat /tmp/g/vmm.rc) = 0 ]" || fail=1
+check "the node reads back what the guest wrote (sha256)" \
+	"[ \$(dd if=/tmp/g/disk1.img bs=$size count=1 2>/dev/null | sha256sum | cut -d' ' -f1) = $expect ]" || fail=1
+if [ "$fail" != 0 ]; then
+	echo "  guest console and VMM output:"
+	node_sh "tail -n 40 /tmp/g/guest.log; cat /tmp/g/vmm.out" | sed 's/^/    /'
+fi
+exit $fail

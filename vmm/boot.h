@@ -1,0 +1,54 @@
+/* hvnode-vmm: guest physical memory layout at boot and the pure builders that fill it:
+ * kernel loader (loader.c), zero page, e820, GDT and page tables (bootparams.c), MP table
+ * (mptable.c). All of them write only through a struct gmem view and make no system call.
+ *
+ *   0x000500  GDT                      0x007000  boot_params (zero page)
+ *   0x001000  PML4, 0x2000 PDPT        0x008ff0  initial stack top
+ *   0x003000  4 page directories       0x020000  kernel command line (up to 64 KiB)
+ *   0x09fc00  MP floating pointer + configuration table (reserved in e820 up to 1 MiB)
+ *   0x100000  kernel (bzImage protected-mode payload, or ELF PT_LOAD segments)
+ *   top       initrd, highest 4 KiB aligned address that fits below initrd_addr_max */
+#ifndef HVNODE_BOOT_H
+#define HVNODE_BOOT_H
+#include <stdbool.h>
+#include <stdint.h>
+#include <asm/bootparam.h>
+
+#include "virtq.h"
+
+#define BOOT_GDT 0x500
+#define BOOT_PML4 0x1000
+#define BOOT_PDPT 0x2000
+#define BOOT_PD 0x3000
+#define BOOT_ZERO_PAGE 0x7000
+#define BOOT_STACK 0x8ff0
+#define BOOT_CMDLINE 0x20000
+#define BOOT_CMDLINE_MAX 0x10000
+#define BOOT_EBDA 0x9fc00
+#define BOOT_MPTABLE BOOT_EBDA
+#define BOOT_KERNEL 0x100000
+#define BOOT_MIN_MEM (32ull << 20)
+#define BOOT_MMIO_BASE 0xd0000000ull	/* virtio-mmio window; guest RAM stays below */
+#define BOOT_MAX_MEM 0xc0000000ull
+
+#define BOOT_SEL_CODE 0x10
+#define BOOT_SEL_DATA 0x18
+#define BOOT_SEL_TSS 0x20
+
+struct boot_kernel {
+	uint64_t entry;		/* guest physical 64-bit entry point */
+	uint64_t end;		/* first byte above what the kernel needs (incl. init_size) */
+	bool bzimage;
+	struct setup_header hdr;	/* copied from the bzImage or synthesized for ELF */
+	const char *err;	/* on failure: why, for the error line */
+};
+
+int loader_load(const struct gmem *g, const uint8_t *img, uint64_t len, struct boot_kernel *k);
+int loader_place_initrd(const struct gmem *g, const struct boot_kernel *k, uint64_t size, uint64_t *addr);
+int bootparams_build(const struct gmem *g, const struct boot_kernel *k, const char *cmdline,
+		     uint64_t initrd_addr, uint64_t initrd_size);
+int bootparams_paging(const struct gmem *g);
+int mptable_build(const struct gmem *g, unsigned ncpus);
+uint8_t mptable_checksum(const uint8_t *p, uint64_t len);
+
+#endif

@@ -1,0 +1,45 @@
+/* hvnode-vmm: VM settings from the command line and from a JSON config file (config.c). */
+#ifndef HVNODE_CONFIG_H
+#define HVNODE_CONFIG_H
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define CONFIG_MAX_DISKS 6
+#define CONFIG_PATH_MAX 256
+#define CONFIG_CMDLINE_MAX 4096
+#define CONFIG_MAX_CPUS 32
+
+enum config_console { CONSOLE_STDIO, CONSOLE_FILE, CONSOLE_SOCKET };
+
+struct config_disk {
+	char path[CONFIG_PATH_MAX];
+	bool ro;
+};
+
+struct config {
+	char kernel[CONFIG_PATH_MAX], initrd[CONFIG_PATH_MAX];
+	char cmdline[CONFIG_CMDLINE_MAX];
+	uint64_t mem;
+	unsigned cpus;
+	struct config_disk disk[CONFIG_MAX_DISKS];
+	unsigned ndisks;
+	bool net, has_mac, rng;
+	char tap[16];
+	uint8_t mac[6];
+	enum config_console console;
+	char console_path[108];
+	char api_socket[108];
+	char name[64];
+	char user[64];
+	bool user_set;
+	char config_file[CONFIG_PATH_MAX];
+};
+
+void config_defaults(struct config *c);
+int config_set(struct config *c, const char *key, const char *val, char *err, size_t errlen);
+int config_parse_args(struct config *c, int argc, char **argv, char *err, size_t errlen);
+int config_parse_json(struct config *c, const char *text, size_t len, char *err, size_t errlen);
+int config_finish(struct config *c, char *err, size_t errlen);
+
+#endif

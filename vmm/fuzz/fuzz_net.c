@@ -1,0 +1,32 @@
+/* hvnode-vmm fuzz target: virtio-net transmit/receive chain parsers (net.c) and the
+ * virtio-rng buffer collector (rng.c) on chains from arbitrary rings. */
+#include "fuzz_ring.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+static void fuzz_touch(const struct iovec *iov, unsigned n)
+{
+	for (unsigned j = 0; j < n; j++)
+		memset(iov[j].iov_base, 0x5a, iov[j].iov_len);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	static struct virtq_chain c;
+	static struct iovec iov[VIRTQ_MAX_SEGS];
+	struct gmem g;
+	struct virtq q;
+	unsigned n;
+
+	if (fuzz_ring(data, size, &g, &q) < 0)
+		return 0;
+	for (unsigned i = 0; i < q.size && virtq_pop(&g, &q, &c) == 1; i++) {
+		if (vnet_tx_parse(&g, &c, iov, &n) == 0)
+			fuzz_touch(iov, n);
+		if (vnet_rx_iov(&g, &c, iov, &n) == 0)
+			fuzz_touch(iov, n);
+		if (vrng_iov(&g, &c, iov, &n) == 0)
+			fuzz_touch(iov, n);
+	}
+	return 0;
+}

@@ -1,0 +1,56 @@
+/* hvnode-vmm: the virtio-mmio transport's interface to its devices (virtio_mmio.c) and the
+ * devices' pure request parsers, exported for the unit tests and fuzz targets. */
+#ifndef HVNODE_VIRTIO_DEV_H
+#define HVNODE_VIRTIO_DEV_H
+#include <sys/uio.h>
+
+#include "vmm.h"
+
+#define VIRTIO_F_VERSION_1 (1ull << 32)
+#define VIRTIO_F_INDIRECT_DESC (1ull << 28)
+#define VMMIO_MAX_QUEUES 2
+#define VMMIO_SIZE 0x1000
+
+struct vmmio;
+
+struct vdev_ops {
+	const char *kind;
+	uint32_t device_id;
+	uint64_t features;
+	unsigned nqueues;
+	uint16_t qsize;
+	void (*notify)(void *dev, struct vmmio *t, unsigned q);
+};
+
+/* a device's chain handler: >= 0 bytes written to the chain (it goes to the used ring),
+ * -EAGAIN to put the chain back and stop, other negative to mark the device broken. */
+typedef int vmmio_handler(void *dev, struct vmmio *t, struct virtq_chain *c);
+
+int vmmio_create(struct vmm *v, const struct vdev_ops *ops, void *dev, const void *config, size_t cfglen,
+		 struct counters *ctr, struct vmmio **out);
+int vmmio_drain(struct vmmio *t, unsigned q, vmmio_handler *fn);
+const struct gmem *vmmio_mem(const struct vmmio *t);
+
+/* blk.c: the parsed form of one virtio-blk request (virtio 1.2 section 5.2.6) */
+#define VBLK_MAX_IOV VIRTQ_MAX_SEGS
+struct vblk_req {
+	uint32_t type;
+	uint64_t sector;
+	uint64_t len;			/* data bytes */
+	struct iovec iov[VBLK_MAX_IOV];	/* data buffers in guest memory */
+	unsigned niov;
+	uint8_t *status;		/* the status byte in guest memory */
+};
+int vblk_parse(const struct gmem *g, const struct virtq_chain *c, uint64_t capacity, bool ro,
+	       struct vblk_req *r);
+
+/* net.c: a transmit chain as an iovec for writev() to the tap (virtio 1.2 section 5.1.6.2) */
+#define VNET_HDR_LEN 12
+#define VNET_MAX_FRAME (65536 + VNET_HDR_LEN)
+int vnet_tx_parse(const struct gmem *g, const struct virtq_chain *c, struct iovec *iov, unsigned *niov);
+int vnet_rx_iov(const struct gmem *g, const struct virtq_chain *c, struct iovec *iov, unsigned *niov);
+
+/* rng.c */
+int vrng_iov(const struct gmem *g, const struct virtq_chain *c, struct iovec *iov, unsigned *niov);
+
+#endif

@@ -1,0 +1,64 @@
+/* hvnode-vmm: guest memory view and split virtqueue walker (virtio 1.2 section 2.7).
+ * Pure code: no system calls, no allocation. Guest memory is a (base, size) view; every
+ * index, address and length read from guest memory is checked before use. Trusts nothing
+ * in the rings; trusts the view itself (set up by the VMM). */
+#ifndef HVNODE_VIRTQ_H
+#define HVNODE_VIRTQ_H
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct gmem {
+	uint8_t *base;
+	uint64_t size;
+};
+
+/* gmem_ptr: host pointer for guest range [addr, addr + len), or NULL when any byte is
+ * outside the view (no 64-bit wrap-around possible). */
+static inline void *gmem_ptr(const struct gmem *g, uint64_t addr, uint64_t len)
+{
+	if (addr > g->size || len > g->size - addr)
+		return NULL;
+	return g->base + addr;
+}
+
+#define VIRTQ_MAX_SIZE 256
+#define VIRTQ_MAX_SEGS 256	/* segments in one chain, direct plus indirect */
+
+#define VIRTQ_DESC_F_NEXT 1
+#define VIRTQ_DESC_F_WRITE 2
+#define VIRTQ_DESC_F_INDIRECT 4
+#define VIRTQ_AVAIL_F_NO_INTERRUPT 1
+
+struct virtq {
+	uint64_t desc, avail, used;	/* guest physical addresses of the three areas */
+	uint16_t size;			/* negotiated queue size, power of two */
+	uint16_t last_avail;		/* next avail entry the device will take */
+	uint16_t used_idx;		/* next used entry the device will fill */
+	bool indirect;			/* VIRTIO_F_INDIRECT_DESC negotiated */
+};
+
+struct virtq_seg {
+	uint64_t addr;
+	uint32_t len;
+	bool write;
+};
+
+/* One descriptor chain, copied out of guest memory: readable segments first. */
+struct virtq_chain {
+	uint16_t head;
+	uint16_t nseg;
+	uint16_t nread;		/* segments [0, nread) are device-readable */
+	uint64_t rlen, wlen;	/* total readable and writable bytes */
+	struct virtq_seg seg[VIRTQ_MAX_SEGS];
+};
+
+int virtq_check(const struct gmem *g, const struct virtq *q);
+int virtq_pop(const struct gmem *g, struct virtq *q, struct virtq_chain *c);
+int virtq_push(const struct gmem *g, struct virtq *q, uint16_t head, uint32_t len);
+bool virtq_want_irq(const struct gmem *g, const struct virtq *q);
+size_t virtq_read(const struct gmem *g, const struct virtq_chain *c, uint64_t off, void *dst, size_t len);
+size_t virtq_write(const struct gmem *g, const struct virtq_chain *c, uint64_t off, const void *src,
+		   size_t len);
+
+#endif

@@ -1,0 +1,124 @@
+/* hvnode-vmm: the runtime context shared by the modules (struct vmm) and each module's
+ * entry points. KVM API per Documentation/virt/kvm/api.rst. Threads: one per vCPU, one
+ * event loop (the main thread: devices' queues, tap, console input), one API thread. */
+#ifndef HVNODE_VMM_H
+#define HVNODE_VMM_H
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <linux/kvm.h>
+
+#include "boot.h"
+#include "config.h"
+#include "virtq.h"
+
+enum { EXIT_USAGE = 100, EXIT_SYSTEM = 111 };
+
+#define VMM_MAX_DEVS 16
+#define VMM_MAX_VIRTIO 8
+
+/* ---- bus: port I/O and MMIO dispatch from vCPU exits (vm.c) ---- */
+struct bus_dev {
+	uint64_t base, len;
+	void (*read)(void *opaque, uint64_t off, uint8_t *data, unsigned len);
+	void (*write)(void *opaque, uint64_t off, const uint8_t *data, unsigned len);
+	void *opaque;
+};
+
+struct bus {
+	struct bus_dev dev[VMM_MAX_DEVS];
+	unsigned n;
+};
+
+/* ---- event loop (loop.c) ---- */
+typedef void loop_fn(void *opaque, uint32_t events);
+
+struct loop_src {
+	int fd;
+	loop_fn *fn;
+	void *opaque;
+};
+
+#define LOOP_MAX_SRCS 64
+struct loop {
+	int epfd;
+	struct loop_src src[LOOP_MAX_SRCS];
+	unsigned n;
+};
+
+/* ---- per-device counters, read by the API thread ---- */
+struct counters {
+	const char *kind;
+	char name[16];
+	atomic_uint_fast64_t requests, bytes, errors;
+};
+
+struct vcpu;
+struct serial;
+struct i8042;
+
+struct vmm {
+	const struct config *cfg;
+	int kvm, vm;
+	struct gmem mem;
+	unsigned ncpus;
+	struct kvm_cpuid2 *cpuid;	/* KVM_GET_SUPPORTED_CPUID, patched per vCPU */
+	int run_size;
+	struct boot_kernel kernel;
+	struct bus pio, mmio;
+	struct vcpu *vcpu[CONFIG_MAX_CPUS];
+	struct loop loop;
+	struct serial *serial;
+	struct i8042 *i8042;
+	struct counters *ctr[VMM_MAX_DEVS];
+	unsigned nctr;
+	unsigned nvirtio;
+	char virtio_args[VMM_MAX_VIRTIO * 48];	/* "virtio_mmio.device=..." for the cmdline */
+	pthread_mutex_t lock;			/* pause state */
+	pthread_cond_t cond;
+	bool paused;
+	unsigned parked;
+	atomic_int exit_code;			/* -1 while running */
+	int exit_fd;				/* eventfd: wakes the loop to exit */
+};
+
+/* vm.c */
+int vm_create(struct vmm *v);
+int vm_irq_line(struct vmm *v, unsigned irq, int level);
+int vm_bus_add(struct bus *b, const struct bus_dev *d);
+void vm_bus_access(struct bus *b, uint64_t addr, uint8_t *data, unsigned len, bool write);
+void vm_exit(struct vmm *v, int code);
+void vm_pause_point(struct vmm *v);
+int vm_pause(struct vmm *v, bool pause);
+int vmm_err(int err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* vcpu.c */
+int vcpu_create(struct vmm *v, unsigned idx);
+int vcpu_start(struct vcpu *c);
+void vcpu_kick(struct vcpu *c);
+
+/* loop.c */
+int loop_init(struct loop *l);
+int loop_add(struct loop *l, int fd, uint32_t events, loop_fn *fn, void *opaque);
+int loop_mod(struct loop *l, int fd, uint32_t events);
+int loop_run(struct vmm *v);
+
+/* devices: one constructor each, wired in main.c */
+int serial_create(struct vmm *v, int in_fd, int out_fd, int listen_fd);
+int i8042_create(struct vmm *v);
+int rtc_create(struct vmm *v);
+void i8042_ctrl_alt_del(struct i8042 *k);
+int vblk_create(struct vmm *v, const char *path, bool ro);
+int vnet_create(struct vmm *v, const char *tap, const uint8_t *mac);
+int vrng_create(struct vmm *v);
+int api_create(struct vmm *v, const char *path);
+int api_start(struct vmm *v);
+int api_call(const char *path, const char *request);
+
+/* seccomp.c, priv.c */
+enum seccomp_kind { SECCOMP_VCPU, SECCOMP_LOOP, SECCOMP_API };
+int seccomp_install(enum seccomp_kind kind);
+int priv_drop(const char *user, bool explicit_user);
+
+#endif
