@@ -46,6 +46,10 @@ check "every VMM thread: Seccomp 2, NoNewPrivs 1, non-root uid" \
 check "the API answers status and counters" \
 	"hvnode-vmm --api-call /tmp/g/api.sock status | grep -q '\"state\":\"running\",\"vcpus\":2' && \
 	hvnode-vmm --api-call /tmp/g/api.sock counters | grep -q '\"kind\":\"virtio-blk\"'" || fail=1
+check "the API pauses and resumes the vCPUs" \
+	"hvnode-vmm --api-call /tmp/g/api.sock pause | grep -q '\"state\":\"paused\"' && \
+	hvnode-vmm --api-call /tmp/g/api.sock status | grep -q '\"state\":\"paused\"' && \
+	hvnode-vmm --api-call /tmp/g/api.sock resume | grep -q '\"state\":\"running\"'" || fail=1
 check "tap0 joins br0" "(ip link set tap0 master br0 || brctl addif br0 tap0) && ip link set tap0 up" || fail=1
 
 # guest_marker TEXT: waits (in the node) up to 55 s for TEXT in the guest's console log
