@@ -31,7 +31,7 @@ done
 check "nothing listens without SSH keys" "test -z \"\$(netstat -ltnu | awk 'NR > 2')\"" || fail=1
 check "no getty or login runs" "! ps | grep -v grep | grep -Eq 'getty|login'" || fail=1
 check "tty1 shows the status screen with the node's IP and MAC" \
-	"grep -q '10.0.2.15/24' /dev/vcs1 && grep -q '52:54:00:12:34:56' /dev/vcs1 && grep -q 'KVM: ready' /dev/vcs1" || fail=1
+	"$(screen_cmd 10.0.2.15/24 52:54:00:12:34:56 'KVM: ready')" || fail=1
 check "no login prompt on tty1" "! grep -qi 'login:' /dev/vcs1" || fail=1
 check "br0 is bridged over the NIC with the NIC's MAC" \
 	"test \"\$(cat /sys/class/net/br0/address)\" = 52:54:00:12:34:56 && test -e /sys/class/net/br0/brif/eth0" || fail=1

@@ -17,5 +17,5 @@ wait_console "$READY"
 wait_console 'hvnode: network: no DHCP lease on br0 yet' 60
 fail=0
 check "br0 sits on eth0.100" "test -e /sys/class/net/br0/brif/eth0.100 && grep -q 'eth0.100.*| 100 *| eth0' /proc/net/vlan/config" || fail=1
-check "the status screen says no address yet" "grep -q '(none yet)' /dev/vcs1" || fail=1
+check "the status screen says no address yet" "$(screen_cmd '(none yet)')" || fail=1
 exit $fail

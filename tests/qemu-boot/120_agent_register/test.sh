@@ -54,7 +54,7 @@ manager_wait --path "^/api/v1/nodes/$node_id/heartbeat\$" --status 200 --count 2
 echo "  ok: two heartbeats arrived for node $node_id"
 fail=0
 check "agent.state says registered as $node_id" "grep -qx state=registered /run/hvnode/agent.state && grep -qx node_id=$node_id /run/hvnode/agent.state" || fail=1
-check "the status screen shows the registration" "grep -a -q 'registration: registered' /dev/vcs1" || fail=1
+check "the status screen shows the registration" "$(screen_cmd 'registration: registered' "node id: $node_id")" || fail=1
 check "the identity is kept in /run only (no config partition), mode 0600" "ls -l /run/hvnode/identity | grep -q '^-rw------- ' && ! test -e /mnt/config/agent" || fail=1
 blob=$(cut -d' ' -f2 "$WORK/key.pub")
 check "the manager's SSH key is in root's authorized keys" "grep -qx 'ssh-ed25519 $blob hvnode-manager' /run/hvnode/ssh/root/authorized_keys" || fail=1

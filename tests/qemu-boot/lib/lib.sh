@@ -137,3 +137,13 @@ stop_all() {
 	qemu_stop
 	manager_stop
 }
+
+# screen_cmd TEXT...: a node command that waits up to 20 s (the status screen redraws every 3 s)
+# until tty1 (/dev/vcs1) shows every fixed string TEXT.
+screen_cmd() {
+	cond=
+	for t in "$@"; do
+		cond="$cond && grep -a -q -F '$t' /dev/vcs1"
+	done
+	echo "i=0; until true$cond; do i=\$((i+1)); [ \$i -lt 20 ] || exit 1; sleep 1; done"
+}
