@@ -189,21 +189,32 @@ static void agent_registered(struct agent *a)
 	agent_status(a, "registered");
 }
 
+/* Posts JSON (deleted here) to ENDPOINT with BEARER; WHAT names the body for an error.
+ * Returns http_post_json's result, with a->res filled. */
+static int agent_post(struct agent *a, const char *endpoint, const char *bearer, cJSON *json,
+		      const char *what)
+{
+	char *body = json ? cJSON_PrintUnformatted(json) : NULL;
+	int rc = -1;
+
+	cJSON_Delete(json);
+	if (body)
+		rc = http_post_json(&a->cfg, endpoint, bearer, body, &a->res);
+	else
+		snprintf(a->res.error, sizeof(a->res.error), "out of memory building the %s", what);
+	free(body);
+	return rc;
+}
+
 static void agent_register(struct agent *a)
 {
 	const char *url = a->cfg.managers[a->manager];
 	char endpoint[CONFIG_URL_MAX + 32], err[200];
-	cJSON *facts = facts_collect(&a->env, &a->kvm, a->image_sha256);
-	char *body = facts ? cJSON_PrintUnformatted(facts) : NULL;
-	int rc = -1;
+	int rc;
 
-	cJSON_Delete(facts);
 	snprintf(endpoint, sizeof(endpoint), "%s/api/v1/nodes", url);
-	if (body)
-		rc = http_post_json(&a->cfg, endpoint, a->cfg.token, body, &a->res);
-	else
-		snprintf(a->res.error, sizeof(a->res.error), "out of memory building the facts");
-	free(body);
+	rc = agent_post(a, endpoint, a->cfg.token, facts_collect(&a->env, &a->kvm, a->image_sha256),
+			"facts");
 	if (rc == 0 && (a->res.status == 201 || a->res.status == 200)) {
 		if (reply_parse_register(a->res.body, a->res.len, &a->id, err, sizeof(err)) == 0) {
 			agent_registered(a);
@@ -231,20 +242,12 @@ static void agent_heartbeat(struct agent *a)
 {
 	const char *url = a->cfg.managers[a->manager];
 	char endpoint[CONFIG_URL_MAX + NODE_ID_MAX + 32], err[200];
-	cJSON *hb;
-	char *body;
-	int rc = -1;
+	int rc;
 
 	probe_kvm(&a->kvm);
-	hb = facts_heartbeat(&a->env, &a->kvm);
-	body = hb ? cJSON_PrintUnformatted(hb) : NULL;
-	cJSON_Delete(hb);
 	snprintf(endpoint, sizeof(endpoint), "%s/api/v1/nodes/%s/heartbeat", url, a->id.node_id);
-	if (body)
-		rc = http_post_json(&a->cfg, endpoint, a->id.credential, body, &a->res);
-	else
-		snprintf(a->res.error, sizeof(a->res.error), "out of memory building the heartbeat");
-	free(body);
+	rc = agent_post(a, endpoint, a->id.credential, facts_heartbeat(&a->env, &a->kvm),
+			"heartbeat");
 	if (rc == 0 && (a->res.status == 401 || a->res.status == 404)) {
 		agent_log("%s no longer knows node %s (HTTP %ld): registering again", url,
 			  a->id.node_id, a->res.status);

@@ -14,18 +14,11 @@
 
 #include "agent.h"
 
-static int state_fsync_dir(const char *path)
+/* fsync of PATH opened with FLAGS (O_RDONLY plus O_DIRECTORY or O_NOFOLLOW); 0 or -errno. */
+static int state_fsync_path(const char *path, int flags)
 {
-	char dir[CONFIG_PATH_MAX + 64];
-	char *slash;
-	int fd, rc;
+	int fd = open(path, flags | O_CLOEXEC), rc;
 
-	snprintf(dir, sizeof(dir), "%s", path);
-	slash = strrchr(dir, '/');
-	if (!slash)
-		return 0;
-	*slash = '\0';
-	fd = open(dir[0] ? dir : "/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
 	rc = fsync(fd) ? -errno : 0;
@@ -33,17 +26,27 @@ static int state_fsync_dir(const char *path)
 	return rc;
 }
 
+/* fsync of the directory that holds PATH. */
+static int state_fsync_dir(const char *path)
+{
+	char dir[CONFIG_PATH_MAX + 64];
+	char *slash;
+
+	snprintf(dir, sizeof(dir), "%s", path);
+	slash = strrchr(dir, '/');
+	if (!slash)
+		return 0;
+	*slash = '\0';
+	return state_fsync_path(dir[0] ? dir : "/", O_RDONLY | O_DIRECTORY);
+}
+
 /* After a rename, the file's inode again and then its directory: vfat writes the size and first
  * cluster of a renamed file into its new directory entry only at inode writeback, so without
  * the second fsync a power cut leaves an empty file (measured on the HVNODE partition). */
 static int state_fsync_renamed(const char *path)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW), rc;
+	int rc = state_fsync_path(path, O_RDONLY | O_NOFOLLOW);
 
-	if (fd < 0)
-		return -errno;
-	rc = fsync(fd) ? -errno : 0;
-	close(fd);
 	return rc ? rc : state_fsync_dir(path);
 }
 
