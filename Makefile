@@ -6,6 +6,7 @@
 #   make source     fetch and verify the pinned sources only (fills DL_DIR for offline builds)
 #   make run        boot the ISO in QEMU on this terminal
 #   make repro-check  build twice in two output directories and compare SHA256SUMS
+#   make fresh-check  build HEAD in a fresh Debian 12 root (debootstrap, empty caches) and compare
 # Variables: O (output dir, default out), DL_DIR (source cache), V=1 (show all output),
 # SOURCE_DATE_EPOCH (default: the last commit's time), JOBS (parallel compile jobs).
 .DEFAULT_GOAL := all
@@ -26,7 +27,7 @@ B := $(O)/build
 IMG := $(O)/images
 LOGS := $(O)/logs
 STAMP := $(O)/stamps
-.PRECIOUS: $(STAMP)/lock-% $(STAMP)/fetched-% $(STAMP)/extracted-%
+.PRECIOUS: $(STAMP)/lock-% $(STAMP)/fetched-% $(STAMP)/extracted-% $(STAMP)/unpacked-%
 
 SOURCE_DATE_EPOCH ?= $(shell git -C $(TOP) log -1 --format=%ct 2>/dev/null || echo 0)
 HVNODE_VERSION := $(shell cat $(TOP)/VERSION)+g$(shell git -C $(TOP) describe --always --dirty --abbrev=12 2>/dev/null || echo unknown)
@@ -43,18 +44,22 @@ STEP := $(TOP)/scripts/step.sh
 # depends on it) changes only with its content.
 move_if_changed = if cmp -s $(1).new $(1); then rm -f $(1).new; else mv $(1).new $(1); fi
 lock_field = $(shell awk '$$1 == "$(1)" { print $$2; exit }' $(TOP)/sources.lock)
+lock_file = $(shell awk '$$1 == "$(1)" { print $$3; exit }' $(TOP)/sources.lock)
 # Upstream version without the Debian epoch, as in file names.
 pkg_version = $(lastword $(subst :, ,$(call lock_field,$(1))))
 
-PACKAGES := linux busybox dropbear mbedtls curl cjson
+PACKAGES := linux musl busybox dropbear mbedtls curl cjson
+# Binary packages pinned by their .deb: the boot loaders the ISO and the PXE set carry.
+BINARY_PACKAGES := grub-efi-amd64-bin isolinux pxelinux syslinux-common
 KERNEL_FRAGMENTS := $(sort $(wildcard $(TOP)/kernel-config/*.config))
 
-.PHONY: all source kernel userland rootfs images test fuzz bench run repro-check clean distclean help \
+.PHONY: all source kernel userland rootfs images test fuzz bench run repro-check fresh-check clean \
+	distclean help \
 	kernel-config-update host-deps
 all: images
 
 help:
-	@sed -n '2,12s/^# \{0,1\}//p' $(TOP)/Makefile
+	@sed -n '2,13s/^# \{0,1\}//p' $(TOP)/Makefile
 
 # ---- host packages --------------------------------------------------------------------------
 HOST_DEPS := $(STAMP)/host-deps
@@ -85,7 +90,16 @@ $(STAMP)/extracted-%: $(STAMP)/fetched-%
 	@mv $(B)/$*.tmp $(B)/$*
 	@touch $@
 
-source: $(addprefix $(STAMP)/fetched-,$(PACKAGES))
+# A binary package is unpacked with dpkg-deb -x: its files only, no maintainer scripts run.
+$(STAMP)/unpacked-%: $(STAMP)/fetched-%
+	@rm -rf $(B)/$* $(B)/$*.tmp
+	@mkdir -p $(B)
+	@$(STEP) $* "unpack $(notdir $(call lock_file,$*))" $(LOGS)/$*-unpack.log \
+		dpkg-deb -x $(DL_DIR)/$*/$(call lock_file,$*) $(B)/$*.tmp
+	@mv $(B)/$*.tmp $(B)/$*
+	@touch $@
+
+source: $(addprefix $(STAMP)/fetched-,$(PACKAGES) $(BINARY_PACKAGES))
 
 # ---- kernel -----------------------------------------------------------------------------------
 # A third-party binary carries the date of its own Debian changelog entry, not the commit's:
@@ -112,13 +126,16 @@ $(KCONFIG): $(KERNEL_FRAGMENTS) $(STAMP)/extracted-linux $(TOP)/scripts/kernel-c
 kernel-config-check: $(KCONFIG)
 	@$(TOP)/scripts/kernel-config-check.sh $(KCONFIG) $(KERNEL_FRAGMENTS)
 
-$(KERNEL): $(KCONFIG)
+# A new linux pin re-extracts the tree: bzImage and the headers follow it even when the resolved
+# config is unchanged. headers_install runs first and bzImage after it (order-only), so `make -j`
+# never runs two kbuild invocations in one tree at once.
+$(KERNEL): $(KCONFIG) $(STAMP)/extracted-linux | $(STAMP)/kernel-headers
 	$(STALE_IMAGES)
 	@$(STEP) kernel "build bzImage ($(call lock_field,linux))" $(LOGS)/kernel-build.log \
 		$(KMAKE) bzImage
 	@cp $(KSRC)/arch/x86/boot/bzImage $@.tmp && mv $@.tmp $@
 
-$(STAMP)/kernel-headers: $(KCONFIG)
+$(STAMP)/kernel-headers: $(KCONFIG) $(STAMP)/extracted-linux
 	@rm -rf $(KHEADERS)
 	@$(STEP) kernel "headers_install" $(LOGS)/kernel-headers.log \
 		$(KMAKE) headers_install INSTALL_HDR_PATH=$(KHEADERS)
@@ -129,14 +146,27 @@ kernel: $(KERNEL)
 FORCE:
 
 # ---- userland: static musl binaries ----------------------------------------------------------
-MUSL_CC := musl-gcc
+# musl itself is built from its pinned Debian source (static only) into $(MUSL_ROOT), with its
+# own gcc wrapper; the host's musl is never used, so a Debian point release cannot change libc.a.
+MUSL_ROOT := $(B)/musl-root
+MUSL_CC := $(MUSL_ROOT)/bin/musl-gcc
+$(STAMP)/musl-built: $(STAMP)/extracted-musl
+	@rm -rf $(MUSL_ROOT)
+	@$(STEP) musl "configure (static, gcc wrapper)" $(LOGS)/musl-configure.log \
+		sh -c 'cd $(B)/musl && ./configure --prefix=$(MUSL_ROOT) --syslibdir=$(MUSL_ROOT)/lib \
+		--disable-shared --enable-wrapper=gcc CC=gcc'
+	@$(STEP) musl "build + install" $(LOGS)/musl-build.log \
+		sh -c '$(MAKE) -C $(B)/musl -j$(JOBS) && $(MAKE) -C $(B)/musl install'
+	@touch $@
+# What every static userland binary is compiled with: musl and the kernel's UAPI headers.
+TARGET_TOOLCHAIN := $(STAMP)/musl-built $(STAMP)/kernel-headers
 MUSL_CFLAGS := -Os -fstack-protector-strong -isystem $(KHEADERS)/include
 BUSYBOX := $(B)/busybox/busybox
 DROPBEAR := $(B)/dropbear/dropbearmulti
 VMM := $(B)/vmm/hvnode-vmm
 AGENT := $(B)/agent/hvnode-agent
 
-$(BUSYBOX): $(STAMP)/extracted-busybox $(STAMP)/kernel-headers $(TOP)/rootfs/busybox.config
+$(BUSYBOX): $(STAMP)/extracted-busybox $(TARGET_TOOLCHAIN) $(TOP)/rootfs/busybox.config
 	@cp $(TOP)/rootfs/busybox.config $(B)/busybox/.config
 	@$(STEP) busybox "config check" $(LOGS)/busybox-config.log \
 		sh -c 'cd $(B)/busybox && SOURCE_DATE_EPOCH=$(call pkg_epoch,busybox) make O= oldconfig </dev/null && \
@@ -148,7 +178,7 @@ $(BUSYBOX): $(STAMP)/extracted-busybox $(STAMP)/kernel-headers $(TOP)/rootfs/bus
 		CONFIG_EXTRA_CFLAGS="$(MUSL_CFLAGS)" busybox
 	@touch $@
 
-$(DROPBEAR): $(STAMP)/extracted-dropbear $(STAMP)/kernel-headers $(TOP)/rootfs/dropbear/localoptions.h
+$(DROPBEAR): $(STAMP)/extracted-dropbear $(TARGET_TOOLCHAIN) $(TOP)/rootfs/dropbear/localoptions.h
 	@cp $(TOP)/rootfs/dropbear/localoptions.h $(B)/dropbear/localoptions.h
 	@$(STEP) dropbear "configure (musl, static)" $(LOGS)/dropbear-configure.log \
 		sh -c 'cd $(B)/dropbear && CC=$(MUSL_CC) CFLAGS="$(MUSL_CFLAGS)" ./configure \
@@ -163,7 +193,7 @@ $(DROPBEAR): $(STAMP)/extracted-dropbear $(STAMP)/kernel-headers $(TOP)/rootfs/d
 # libcurl over mbedTLS (HTTPS only), cJSON (JSON). Debian patches curl's build system, so it is
 # regenerated with autoreconf as Debian's own build does.
 SYSROOT := $(B)/sysroot
-$(STAMP)/mbedtls-built: $(STAMP)/extracted-mbedtls $(STAMP)/kernel-headers
+$(STAMP)/mbedtls-built: $(STAMP)/extracted-mbedtls $(TARGET_TOOLCHAIN)
 	@rm -rf $(SYSROOT)/include/mbedtls $(SYSROOT)/lib/libmbed*.a
 	@$(STEP) mbedtls "build (musl, static)" $(LOGS)/mbedtls-build.log \
 		$(MAKE) -C $(B)/mbedtls/library -j$(JOBS) CC=$(MUSL_CC) CFLAGS="$(MUSL_CFLAGS)" static
@@ -173,7 +203,7 @@ $(STAMP)/mbedtls-built: $(STAMP)/extracted-mbedtls $(STAMP)/kernel-headers
 		$(B)/mbedtls/library/libmbedcrypto.a $(SYSROOT)/lib/
 	@touch $@
 
-$(STAMP)/cjson-built: $(STAMP)/extracted-cjson $(STAMP)/kernel-headers
+$(STAMP)/cjson-built: $(STAMP)/extracted-cjson $(TARGET_TOOLCHAIN)
 	@rm -f $(SYSROOT)/lib/libcjson.a
 	@$(STEP) cjson "build (musl, static)" $(LOGS)/cjson-build.log \
 		sh -c 'cd $(B)/cjson && $(MUSL_CC) $(MUSL_CFLAGS) -std=c89 -c cJSON.c -o cJSON.o && \
@@ -211,14 +241,14 @@ $(VERSION_FILE): FORCE
 	@$(call move_if_changed,$@)
 
 define hvnode_program
-$$(B)/$(1)/hvnode-$(1): $$(STAMP)/kernel-headers $$(VERSION_FILE) FORCE
+$$(B)/$(1)/hvnode-$(1): $$(TARGET_TOOLCHAIN) $$(VERSION_FILE) FORCE
 	@mkdir -p $$(B)/$(1)
 	@$$(MAKE) -s -q $$(HVNODE_$(1)_ARGS) || $$(STEP) $(1) "build hvnode-$(1) (musl, static)" \
 		$$(LOGS)/$(1)-build.log $$(MAKE) $$(HVNODE_$(1)_ARGS)
 endef
 # hvnode_args NAME: the sub-make arguments of vmm/ or agent/ (musl, static).
 hvnode_args = -C $(TOP)/$(1) O=$(B)/$(1) CC=$(MUSL_CC) CFLAGS="$(MUSL_CFLAGS)" \
-	HVNODE_VERSION=$(HVNODE_VERSION) VERSION_FILE=$(VERSION_FILE)
+	HVNODE_VERSION=$(HVNODE_VERSION) VERSION_FILE=$(VERSION_FILE) TOOLCHAIN="$(TARGET_TOOLCHAIN)"
 HVNODE_vmm_ARGS = $(call hvnode_args,vmm)
 HVNODE_agent_ARGS = $(call hvnode_args,agent) SYSROOT=$(SYSROOT)
 $(eval $(call hvnode_program,vmm))
@@ -271,25 +301,39 @@ STALE_IMAGES = @rm -rf $(IMG)/SHA256SUMS $(IMG)/BUILDINFO $(IMG)/hvnode.iso $(IM
 ISO := $(IMG)/hvnode.iso
 IMAGE_FILES := $(sort $(wildcard $(TOP)/image/*))
 
-$(ISO): $(KERNEL) $(INITRD) $(IMAGE_FILES) $(TOP)/scripts/mkiso.sh
+# The boot loader files the images take, from the pinned binary packages only (never the host's).
+BOOTFILES := $(B)/bootfiles
+$(STAMP)/bootfiles: $(addprefix $(STAMP)/unpacked-,$(BINARY_PACKAGES))
+	$(STALE_IMAGES)
+	@rm -rf $(BOOTFILES)
+	@mkdir -p $(BOOTFILES)
+	@cp $(B)/isolinux/usr/lib/ISOLINUX/isolinux.bin $(B)/isolinux/usr/lib/ISOLINUX/isohdpfx.bin \
+		$(B)/pxelinux/usr/lib/PXELINUX/pxelinux.0 \
+		$(B)/syslinux-common/usr/lib/syslinux/modules/bios/ldlinux.c32 $(BOOTFILES)/
+	@cp -r $(B)/grub-efi-amd64-bin/usr/lib/grub/x86_64-efi $(BOOTFILES)/grub-x86_64-efi
+	@touch $@
+
+$(ISO): $(KERNEL) $(INITRD) $(IMAGE_FILES) $(STAMP)/bootfiles $(TOP)/scripts/mkiso.sh
 	@mkdir -p $(IMG)
 	@rm -f $@ $(IMG)/SHA256SUMS
 	@$(STEP) iso "grub-mkimage + FAT ESP + xorriso" $(LOGS)/iso.log \
-		$(TOP)/scripts/mkiso.sh $(B)/iso $(KERNEL) $(INITRD) $(TOP)/image $@.tmp
+		$(TOP)/scripts/mkiso.sh $(B)/iso $(KERNEL) $(INITRD) $(TOP)/image $(BOOTFILES) $@.tmp
 	@mv $@.tmp $@
 
-$(STAMP)/pxe: $(KERNEL) $(INITRD) $(IMAGE_FILES) $(TOP)/scripts/mkpxe.sh
+$(STAMP)/pxe: $(KERNEL) $(INITRD) $(IMAGE_FILES) $(STAMP)/bootfiles $(TOP)/scripts/mkpxe.sh
 	@rm -rf $@ $(IMG)/SHA256SUMS $(IMG)/pxe
 	@$(STEP) pxe "PXE set (pxelinux, iPXE)" $(LOGS)/pxe.log \
-		$(TOP)/scripts/mkpxe.sh $(IMG)/pxe $(KERNEL) $(INITRD) $(TOP)/image
+		$(TOP)/scripts/mkpxe.sh $(IMG)/pxe $(KERNEL) $(INITRD) $(TOP)/image $(BOOTFILES)
 	@touch $@
 
 $(IMG)/SHA256SUMS: $(ISO) $(STAMP)/pxe $(BUILDINFO) $(SQUASHFS)
 	@# The root squashfs's sha256 is what a node reports as its image sha256 (agent facts).
-	@(cat $(BUILDINFO) && echo "rootfs_sha256: $$(sha256sum <$(SQUASHFS) | cut -d' ' -f1)") \
-		>$(IMG)/BUILDINFO
-	@(cd $(IMG) && find . -type f ! -name SHA256SUMS -printf '%P\n' | LC_ALL=C sort | \
-		xargs sha256sum) >$(B)/SHA256SUMS.tmp
+	@# images/BUILDINFO also names the build host's tool versions, so it differs between
+	@# machines that make the same bytes: it describes the build and is not in SHA256SUMS.
+	@(cat $(BUILDINFO) && echo "rootfs_sha256: $$(sha256sum <$(SQUASHFS) | cut -d' ' -f1)" && \
+		$(TOP)/scripts/buildinfo.sh --host-tools) >$(IMG)/BUILDINFO
+	@(cd $(IMG) && find . -type f ! -name SHA256SUMS ! -name BUILDINFO -printf '%P\n' | \
+		LC_ALL=C sort | xargs sha256sum) >$(B)/SHA256SUMS.tmp
 	@mv $(B)/SHA256SUMS.tmp $@
 	@echo "[images] $(IMG)"
 	@(cd $(IMG) && find . -type f -printf '%P\n' | LC_ALL=C sort | xargs du -b) | \
@@ -322,13 +366,18 @@ fuzz: $(STAMP)/extracted-cjson $(STAMP)/kernel-headers $(HOST_DEPS)
 # (default 10); prints exec-to-init p50/p90, the VMM's memory beyond guest RAM, its size.
 BENCH_RUNS ?= 10
 bench: images
-	@BUSYBOX=$(BUSYBOX) sh $(TOP)/tests/qemu-boot/bench/vmm.sh $(IMG) $(O)/bench $(BENCH_RUNS)
+	@BUSYBOX=$(BUSYBOX) MUSL_CC=$(MUSL_CC) sh $(TOP)/tests/qemu-boot/bench/vmm.sh $(IMG) $(O)/bench $(BENCH_RUNS)
 
 run: images
 	@$(TOP)/scripts/run-qemu.sh $(ISO)
 
 repro-check: $(HOST_DEPS)
 	@$(TOP)/scripts/repro-check.sh $(O)/repro
+
+# fresh-check: a clean Debian 12 minbase root (debootstrap, in $(O)/fresh) clones HEAD and runs
+# `make` there with empty caches; its SHA256SUMS must equal this build's. Needs root.
+fresh-check: images
+	@$(TOP)/scripts/fresh-check.sh $(O)/fresh $(IMG) $(LOGS)
 
 clean:
 	rm -rf $(O)

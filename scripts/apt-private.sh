@@ -1,7 +1,7 @@
 #!/bin/sh
 # apt-private.sh STATE_DIR COMMAND [ARGS...]
-# Runs apt-get/apt-cache (COMMAND) against a private apt state under STATE_DIR whose deb-src
-# entries are generated from this machine's own apt sources (/etc/apt/sources.list and
+# Runs apt-get/apt-cache (COMMAND) against a private apt state under STATE_DIR whose deb and
+# deb-src entries are generated from this machine's own apt sources (/etc/apt/sources.list and
 # sources.list.d/*.list, *.sources). The system's apt configuration, lists and caches are never
 # touched. The lists are refreshed when older than the newest system source file or when
 # HVNODE_APT_UPDATE=1. Exit status is COMMAND's; 111 when no source entry could be generated.
@@ -13,10 +13,10 @@ mkdir -p "$state/sources.list.d" "$state/lists/partial" "$state/cache/archives/p
 gen="$state/sources.list.d/hvnode-src.sources"
 tmp="$gen.tmp"
 : >"$tmp"
-# One-line format: "deb [opts] URI suite comps" becomes a deb-src line too.
+# One-line format: "deb [opts] URI suite comps" is kept and becomes a deb-src line too.
 for f in /etc/apt/sources.list /etc/apt/sources.list.d/*.list; do
 	[ -r "$f" ] || continue
-	sed -n 's/^[[:space:]]*deb[[:space:]]\+/deb-src /p' "$f"
+	sed -n 's/^[[:space:]]*deb[[:space:]]\+\(.*\)$/deb \1\ndeb-src \1/p' "$f"
 done >"$state/sources.list.d/hvnode-src.list"
 # deb822 format: add deb-src to every Types: line that lists deb.
 for f in /etc/apt/sources.list.d/*.sources; do

@@ -1,10 +1,23 @@
 #!/bin/sh
 # buildinfo.sh LOCKFILE KERNEL_CONFIG
-# Prints the image's BUILDINFO on stdout: image version and commit, SOURCE_DATE_EPOCH, every
-# pinned input (package, version, file, sha256), the resolved kernel config's sha256 and the
-# versions of the host tools that shape the output. Contains no time, host or path of the build.
+# buildinfo.sh --host-tools
+# The first form prints the image's BUILDINFO on stdout: image version and commit,
+# SOURCE_DATE_EPOCH, every pinned input (package, version, file, sha256) and the resolved kernel
+# config's sha256. It depends on pinned inputs only, never on the build host, so the image that
+# carries it (/usr/share/hvnode/BUILDINFO) is the same on every machine.
+# The second form prints the `host_tools:` section: the versions of the build host's packages
+# that ran during the build. It goes only into images/BUILDINFO, next to the image, which is
+# therefore not listed in SHA256SUMS. Neither form contains a time, host name or path.
 set -eu
-[ $# -eq 2 ] || { echo "usage: buildinfo.sh LOCKFILE KERNEL_CONFIG" >&2; exit 100; }
+if [ "${1:-}" = --host-tools ] && [ $# -eq 1 ]; then
+	echo "host_tools:"
+	for p in gcc-12 binutils squashfs-tools xorriso grub-common mtools \
+		dosfstools dpkg-dev ccache autoconf automake libtool; do
+		printf '  %s %s\n' "$p" "$(dpkg-query -W -f='${Version}' "$p" 2>/dev/null || echo missing)"
+	done
+	exit 0
+fi
+[ $# -eq 2 ] || { echo "usage: buildinfo.sh LOCKFILE KERNEL_CONFIG | buildinfo.sh --host-tools" >&2; exit 100; }
 lock=$1 kconfig=$2
 top=$(cd "$(dirname "$0")/.." && pwd)
 echo "# hvnode BUILDINFO"
@@ -14,9 +27,3 @@ echo "source_date_epoch: ${SOURCE_DATE_EPOCH:?}"
 echo "kernel_config_sha256: $(sha256sum "$kconfig" | cut -d' ' -f1)"
 echo "inputs:"
 grep -v '^#' "$lock" | awk 'NF == 4 { printf "  %s %s %s sha256:%s\n", $1, $2, $3, $4 }'
-echo "host_tools:"
-for p in gcc-12 binutils musl-tools musl-dev squashfs-tools xorriso grub-efi-amd64-bin \
-	grub-common isolinux syslinux-common pxelinux mtools dosfstools dpkg-dev ccache \
-	autoconf automake libtool; do
-	printf '  %s %s\n' "$p" "$(dpkg-query -W -f='${Version}' "$p" 2>/dev/null || echo missing)"
-done

@@ -2,8 +2,10 @@
 # fetch.sh LOCKFILE DL_DIR APT_STATE PACKAGE
 # Makes DL_DIR/PACKAGE hold every file sources.lock pins for PACKAGE, each verified by sha256.
 # Files already cached and matching are used as they are (offline builds). Missing ones are
-# downloaded with `apt-get source --download-only PACKAGE=VERSION` through a private apt state
-# (scripts/apt-private.sh) into a scratch directory, verified, and only then moved into place.
+# downloaded through a private apt state (scripts/apt-private.sh) into a scratch directory,
+# verified, and only then moved into place: a source package (files .dsc, .orig.tar.*, …) with
+# `apt-get source --download-only PACKAGE=VERSION`, a binary package (one file, NAME_VER_ARCH.deb)
+# with `apt-get download PACKAGE=VERSION`, which apt checks against the signed Packages index.
 # Exit 0 ok; 1 on a hash mismatch (names file, expected and actual hash; the file is deleted)
 # or when the archive no longer serves the pinned version; 100 on usage errors.
 set -eu
@@ -27,7 +29,12 @@ if [ -n "$missing" ]; then
 	mkdir -p "$scratch"
 	trap 'rm -rf "$scratch"' EXIT
 	echo "fetching $pkg $version through apt (missing: $(echo $missing))"
-	if ! (cd "$scratch" && "$here/apt-private.sh" "$state" apt-get -q source --download-only "$pkg=$version"); then
+	case $missing in
+	*.deb) verb=download ;;
+	*) verb="source --download-only" ;;
+	esac
+	# shellcheck disable=SC2086
+	if ! (cd "$scratch" && "$here/apt-private.sh" "$state" apt-get -q $verb "$pkg=$version"); then
 		cat >&2 <<-MSG
 		fetch.sh: the archive did not serve $pkg $version, pinned in $lock.
 		  Check the network, or move the pin to a version the archive serves:
@@ -36,6 +43,16 @@ if [ -n "$missing" ]; then
 		MSG
 		exit 1
 	fi
+	# apt-get download names the file with the epoch (NAME_1%3aVER_ARCH.deb); the lock uses the
+	# archive's pool name, without the epoch.
+	case $missing in
+	*.deb)
+		got_deb=$(cd "$scratch" && ls -- *.deb)
+		if [ "$(echo "$got_deb" | wc -l)" -eq 1 ] && [ "$got_deb" != "$missing" ]; then
+			mv "$scratch/$got_deb" "$scratch/$missing"
+		fi
+		;;
+	esac
 	for f in $missing; do
 		[ -e "$scratch/$f" ] || { echo "fetch.sh: apt did not deliver $f for $pkg $version (lock entry stale?)" >&2; exit 1; }
 		mv "$scratch/$f" "$dl/$pkg/$f.part"

@@ -14,21 +14,17 @@ ccache:compiler cache for the kernel
 cpio:initramfs inspection in tests
 dosfstools:EFI system partition image (mkfs.fat)
 dpkg-dev:dpkg-source, to unpack Debian source packages
-grub-common:grub-mkimage for the UEFI loader
-grub-efi-amd64-bin:GRUB x86_64-efi modules
-isolinux:BIOS CD boot loader
+grub-common:grub-mkimage for the UEFI loader (its modules come from the pinned grub-efi-amd64-bin)
 libelf-dev:kernel objtool
 libssl-dev:kernel certificate tools
 mtools:copying into the EFI FAT image
-musl-tools:musl-gcc for static userland
 ovmf:UEFI firmware for the boot tests
-pxelinux:PXE boot loader
 python3:boot test harness
 qemu-system-x86:boot tests
 squashfs-tools:mksquashfs for the root filesystem
-syslinux-common:ldlinux.c32 and friends
 xorriso:hybrid ISO
 xz-utils:unpacking the kernel source
+rsync:kernel headers_install (UAPI headers for musl-gcc)
 openssh-client:SSH login test against the node
 autoconf:regenerating the curl build system after the Debian patches
 automake:regenerating the curl build system after the Debian patches
@@ -38,6 +34,7 @@ ipxe-qemu:network boot ROM for the PXE test
 clang:sanitizer unit tests and libFuzzer targets (vmm, agent)
 libclang-rt-14-dev:libFuzzer and sanitizer runtimes for clang
 openssl:CA and keys of the test manager, SPKI pins
+debootstrap:make fresh-check (a clean Debian 12 root)
 '
 missing=
 why=

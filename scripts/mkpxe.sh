@@ -1,11 +1,12 @@
 #!/bin/sh
-# mkpxe.sh OUTDIR BZIMAGE INITRD IMAGEDIR
+# mkpxe.sh OUTDIR BZIMAGE INITRD IMAGEDIR BOOTFILES
 # Writes the PXE set into OUTDIR (rebuilt from scratch): vmlinuz, initrd.img, pxelinux.0 with
 # ldlinux.c32, pxelinux.cfg/default (BOOTIF via IPAPPEND 2) and boot.ipxe for iPXE.
+# pxelinux.0 and ldlinux.c32 come from BOOTFILES (the pinned loader packages).
 # Serve OUTDIR as the TFTP (or HTTP, for iPXE) root. Exit 0 ok, 1 on failure.
 set -eu
-[ $# -eq 4 ] || { echo "usage: mkpxe.sh OUTDIR BZIMAGE INITRD IMAGEDIR" >&2; exit 100; }
-d=$1 kernel=$2 initrd=$3 imgdir=$4
+[ $# -eq 5 ] || { echo "usage: mkpxe.sh OUTDIR BZIMAGE INITRD IMAGEDIR BOOTFILES" >&2; exit 100; }
+d=$1 kernel=$2 initrd=$3 imgdir=$4 boot=$5
 : "${SOURCE_DATE_EPOCH:?}" "${HVNODE_VERSION:?}"
 cmdline=$(cat "$imgdir/cmdline")
 subst() { sed "s|@CMDLINE@|$cmdline|g; s|@VERSION@|$HVNODE_VERSION|g" "$1"; }
@@ -13,8 +14,7 @@ rm -rf "$d.tmp"
 mkdir -p "$d.tmp/pxelinux.cfg"
 cp "$kernel" "$d.tmp/vmlinuz"
 cp "$initrd" "$d.tmp/initrd.img"
-cp /usr/lib/PXELINUX/pxelinux.0 "$d.tmp/"
-cp /usr/lib/syslinux/modules/bios/ldlinux.c32 "$d.tmp/"
+cp "$boot/pxelinux.0" "$boot/ldlinux.c32" "$d.tmp/"
 subst "$imgdir/pxelinux.cfg" >"$d.tmp/pxelinux.cfg/default"
 subst "$imgdir/boot.ipxe" >"$d.tmp/boot.ipxe"
 find "$d.tmp" -exec touch -h -d "@$SOURCE_DATE_EPOCH" {} +

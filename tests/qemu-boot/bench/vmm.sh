@@ -6,7 +6,7 @@
 # so there it is RssAnon + RssFile: hvnode-vmm maps guest RAM shared, as RssShmem), the static
 # binary size; then,
 # for reference, the same guest under qemu-system-x86_64 -M microvm on this host (TCG).
-# Needs BUSYBOX (static busybox for the guest) and musl-gcc (for the hvbench helper). The node's
+# Needs BUSYBOX (static busybox for the guest) and MUSL_CC (the build's musl-gcc, for the hvbench helper). The node's
 # /tmp is noexec, so the helper runs from a tmpfs mounted for it on /tmp/b.
 set -eu
 [ $# -ge 2 ] || { echo "usage: vmm.sh IMG WORK [RUNS]" >&2; exit 100; }
@@ -43,7 +43,7 @@ chmod 755 "$WORK/initramfs/init" "$WORK/initramfs/bin/busybox"
 (cd "$WORK/initramfs" && find . | LC_ALL=C sort | cpio --reproducible -o -H newc -R 0:0 2>/dev/null) |
 	gzip -n >"$WORK/carry/guest.gz"
 cp "$IMG/pxe/vmlinuz" "$WORK/carry/vmlinuz"
-musl-gcc -static -O2 -o "$WORK/carry/hvbench" "$HERE/hvbench.c"
+"${MUSL_CC:?}" -static -O2 -o "$WORK/carry/hvbench" "$HERE/hvbench.c"
 gcc -O2 -o "$WORK/hvbench-host" "$HERE/hvbench.c"
 rm -f "$WORK/carry.img"
 mkfs.fat -C -n HVGUEST "$WORK/carry.img" 16384 >/dev/null

@@ -1,0 +1,118 @@
+#!/bin/sh
+# fresh-check.sh WORKDIR REFERENCE_IMAGES LOGDIR
+# Proves that a fresh Debian 12 machine builds the same bytes as this one. It makes a clean
+# Debian 12 minbase root with debootstrap in WORKDIR/root (plus git, make, ca-certificates and
+# sudo: what an operator installs to clone the project), clones this repository's HEAD commit
+# into it at another path (/build/hvnode-fresh), and runs the README's `make` there as root with
+# empty caches (no DL_DIR, no ccache, no apt lists of this machine), so the Makefile has to
+# install its own host packages. Then it compares that build's SHA256SUMS with
+# REFERENCE_IMAGES/SHA256SUMS (the images of this tree's own build).
+# Nothing on the host changes: the root's mounts (/proc, /dev, /sys) live in a private mount
+# namespace and vanish with it. The root is the machine's: its apt sources are the host's Debian
+# entries, and the host's Acquire:: settings (proxy, snapshot validity) are copied.
+# FRESH_MIRROR overrides the debootstrap mirror (default: the host's first Debian URI).
+# Exit 0 when identical; 1 naming the differing files, or when a step fails (its log is named);
+# 100 on usage errors or a dirty work tree; 111 when not root or a host tool is missing.
+set -eu
+[ $# -eq 3 ] || { echo "usage: fresh-check.sh WORKDIR REFERENCE_IMAGES LOGDIR" >&2; exit 100; }
+top=$(cd "$(dirname "$0")/.." && pwd)
+mkdir -p "$1" "$3"
+work=$(cd "$1" && pwd) ref=$2 logs=$(cd "$3" && pwd)
+step="$top/scripts/step.sh"
+root="$work/root"
+src=/build/hvnode-fresh
+suite=bookworm
+
+[ "$(id -u)" -eq 0 ] || { echo "fresh-check.sh: unable to make a root: debootstrap and chroot need root" >&2; exit 111; }
+for tool in debootstrap unshare chroot git; do
+	command -v "$tool" >/dev/null || { echo "fresh-check.sh: unable to find $tool (scripts/host-deps.sh installs it)" >&2; exit 111; }
+done
+[ -r "$ref/SHA256SUMS" ] || { echo "fresh-check.sh: no reference $ref/SHA256SUMS: run make first" >&2; exit 100; }
+if [ -n "$(git -C "$top" status --porcelain --untracked-files=no)" ]; then
+	echo "fresh-check.sh: the work tree has uncommitted changes; the fresh machine builds commits only: commit first" >&2
+	exit 100
+fi
+commit=$(git -C "$top" rev-parse HEAD)
+
+# debian_sources: the host's apt source entries for Debian's archive: deb822 files that use
+# Debian's archive keyring, and one-line entries whose URI ends in /debian or /debian-security
+# (other vendors' entries need keys the fresh root does not have).
+debian_sources() {
+	for f in /etc/apt/sources.list.d/*.sources; do
+		[ -r "$f" ] && grep -q 'debian-archive-keyring' "$f" && { cat "$f"; echo; }
+	done
+	for f in /etc/apt/sources.list /etc/apt/sources.list.d/*.list; do
+		[ -r "$f" ] || continue
+		grep -E '^[[:space:]]*deb[[:space:]].*://[^[:space:]]*/debian(-security)?/?[[:space:]]' "$f" || :
+	done
+	return 0
+}
+
+mirror() {
+	if [ -n "${FRESH_MIRROR:-}" ]; then
+		echo "$FRESH_MIRROR"
+		return
+	fi
+	debian_sources | awk '
+		$1 == "URIs:" && $2 !~ /security/ { print $2; exit }
+		$1 == "deb" { for (i = 2; i <= NF; i++) if ($i ~ /^[a-z]+:\/\//) { if ($i !~ /security/) { print $i; exit } } }'
+}
+
+# Refuse to delete a root that still has something mounted in it (a bind of /dev above all).
+if [ -d "$root" ] && awk -v r="$root" 'index($5, r) == 1 { found = 1 } END { exit !found }' /proc/self/mountinfo; then
+	echo "fresh-check.sh: $root still has mounts; unmount them before a new check" >&2
+	exit 1
+fi
+rm -rf "$root"
+mkdir -p "$root"
+m=$(mirror)
+[ -n "$m" ] || { echo "fresh-check.sh: no Debian mirror in the host's apt sources; set FRESH_MIRROR" >&2; exit 111; }
+
+"$step" fresh "debootstrap --variant=minbase $suite ($m)" "$logs/fresh-debootstrap.log" \
+	debootstrap --variant=minbase --include=git,make,ca-certificates,sudo "$suite" "$root" "$m"
+
+# The machine's own apt sources and network settings, nothing of this host's caches.
+debian_sources >"$root/etc/apt/sources.list.d/host.sources.tmp"
+if [ -s "$root/etc/apt/sources.list.d/host.sources.tmp" ]; then
+	# deb822 stanzas and one-line entries go to files of their own kind.
+	grep -v '^[[:space:]]*deb[[:space:]]' "$root/etc/apt/sources.list.d/host.sources.tmp" \
+		>"$root/etc/apt/sources.list.d/host.sources" || :
+	grep '^[[:space:]]*deb[[:space:]]' "$root/etc/apt/sources.list.d/host.sources.tmp" \
+		>"$root/etc/apt/sources.list" || :
+	rm -f "$root/etc/apt/sources.list.d/host.sources.tmp"
+else
+	rm -f "$root/etc/apt/sources.list.d/host.sources.tmp"
+fi
+cat /etc/apt/apt.conf.d/* 2>/dev/null | grep '^Acquire::' >"$root/etc/apt/apt.conf.d/99host-acquire" || :
+cp /etc/resolv.conf "$root/etc/resolv.conf"
+
+"$step" fresh "clone $commit into $src" "$logs/fresh-clone.log" \
+	sh -c 'git clone --no-hardlinks --quiet "$1" "$2" && git -C "$2" checkout --quiet --detach "$3"' \
+	sh "$top" "$root$src" "$commit"
+
+# In a private mount namespace: the mounts end with the chroot's last process.
+"$step" fresh "make in the fresh root (empty caches, host packages installed by the Makefile)" \
+	"$logs/fresh-make.log" \
+	unshare --mount --propagation private sh -c '
+		set -e
+		mount -t proc proc "$1/proc"
+		mount --bind /dev "$1/dev"
+		mount -t sysfs -o ro sysfs "$1/sys"
+		exec chroot "$1" /usr/bin/env -i HOME=/root TERM=dumb \
+			PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
+			sh -c "cd \"\$0\" && make" "$2"' sh "$root" "$src"
+
+fresh="$root$src/out/images"
+if cmp -s "$ref/SHA256SUMS" "$fresh/SHA256SUMS"; then
+	echo "[fresh] identical: $(wc -l <"$ref/SHA256SUMS") outputs of $ref and the fresh root's $src/out/images"
+	if ! diff -u "$ref/BUILDINFO" "$fresh/BUILDINFO" >"$work/host-tools.diff"; then
+		echo "[fresh] host tool versions differed (images/BUILDINFO, not in SHA256SUMS):"
+		grep '^[-+]  ' "$work/host-tools.diff" | sed 's/^/    /'
+	fi
+	rm -rf "$root"
+	exit 0
+fi
+echo "[fresh] outputs DIFFER between $ref and the fresh root's $src/out/images:"
+diff "$ref/SHA256SUMS" "$fresh/SHA256SUMS" | awk '/^[<>]/ { print "    " ($1 == "<" ? "here:  " : "fresh: ") $3, $2 }'
+echo "[fresh] the fresh root is kept for inspection: $root"
+exit 1
