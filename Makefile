@@ -146,15 +146,15 @@ kernel: $(KERNEL)
 FORCE:
 
 # ---- userland: static musl binaries ----------------------------------------------------------
-# musl itself is built from its pinned Debian source (static only) into $(MUSL_ROOT), with its
+# musl itself is built from its pinned Debian source into $(MUSL_ROOT), with its
 # own gcc wrapper; the host's musl is never used, so a Debian point release cannot change libc.a.
 MUSL_ROOT := $(B)/musl-root
 MUSL_CC := $(MUSL_ROOT)/bin/musl-gcc
 $(STAMP)/musl-built: $(STAMP)/extracted-musl
 	@rm -rf $(MUSL_ROOT)
-	@$(STEP) musl "configure (static, gcc wrapper)" $(LOGS)/musl-configure.log \
+	@$(STEP) musl "configure (gcc wrapper)" $(LOGS)/musl-configure.log \
 		sh -c 'cd $(B)/musl && ./configure --prefix=$(MUSL_ROOT) --syslibdir=$(MUSL_ROOT)/lib \
-		--disable-shared --enable-wrapper=gcc CC=gcc'
+		--enable-wrapper=gcc CC=gcc'
 	@$(STEP) musl "build + install" $(LOGS)/musl-build.log \
 		sh -c '$(MAKE) -C $(B)/musl -j$(JOBS) && $(MAKE) -C $(B)/musl install'
 	@touch $@

@@ -13,19 +13,24 @@ mkdir -p "$state/sources.list.d" "$state/lists/partial" "$state/cache/archives/p
 gen="$state/sources.list.d/hvnode-src.sources"
 tmp="$gen.tmp"
 : >"$tmp"
+list="$state/sources.list.d/hvnode-src.list"
 # One-line format: "deb [opts] URI suite comps" is kept and becomes a deb-src line too.
 for f in /etc/apt/sources.list /etc/apt/sources.list.d/*.list; do
 	[ -r "$f" ] || continue
 	sed -n 's/^[[:space:]]*deb[[:space:]]\+\(.*\)$/deb \1\ndeb-src \1/p' "$f"
-done >"$state/sources.list.d/hvnode-src.list"
+done >"$list.tmp"
 # deb822 format: add deb-src to every Types: line that lists deb.
 for f in /etc/apt/sources.list.d/*.sources; do
 	[ -r "$f" ] || continue
 	sed 's/^\(Types:.*\)\<deb\>\(.*\)$/\1deb deb-src\2/; s/deb-src deb-src/deb-src/' "$f" >>"$tmp"
 	echo >>"$tmp"
 done
-mv "$tmp" "$gen"
-if ! [ -s "$gen" ] && ! [ -s "$state/sources.list.d/hvnode-src.list" ]; then
+# Each generated file is replaced only when it changes, so its mtime says when the lists
+# below must be refreshed.
+for f in "$gen" "$list"; do
+	if cmp -s "$f.tmp" "$f"; then rm -f "$f.tmp"; else mv "$f.tmp" "$f"; fi
+done
+if ! [ -s "$gen" ] && ! [ -s "$list" ]; then
 	echo "apt-private.sh: unable to generate deb-src entries: no apt sources found under /etc/apt" >&2
 	exit 111
 fi
@@ -37,7 +42,8 @@ apt_opts() {
 		-o Debug::NoLocking=1 -o APT::Sandbox::User=root
 }
 stamp="$state/lists/.updated"
-if [ "${HVNODE_APT_UPDATE:-0}" = 1 ] || ! [ -e "$stamp" ] || [ -n "$(find /etc/apt/sources.list.d /etc/apt/sources.list -newer "$stamp" 2>/dev/null | head -n1)" ]; then
+if [ "${HVNODE_APT_UPDATE:-0}" = 1 ] || ! [ -e "$stamp" ] ||
+	[ -n "$(find /etc/apt/sources.list.d /etc/apt/sources.list "$gen" "$list" -newer "$stamp" 2>/dev/null | head -n1)" ]; then
 	apt_opts apt-get -q update >&2 || \
 		echo "apt-private.sh: warning: apt-get update reported errors; continuing with the lists it fetched" >&2
 	touch "$stamp"

@@ -47,10 +47,11 @@ if [ -n "$missing" ]; then
 	# archive's pool name, without the epoch.
 	case $missing in
 	*.deb)
-		got_deb=$(cd "$scratch" && ls -- *.deb)
-		if [ "$(echo "$got_deb" | wc -l)" -eq 1 ] && [ "$got_deb" != "$missing" ]; then
-			mv "$scratch/$got_deb" "$scratch/$missing"
-		fi
+		for got_deb in "$scratch"/*.deb; do
+			if [ -e "$got_deb" ] && [ "$got_deb" != "$scratch/$missing" ]; then
+				mv "$got_deb" "$scratch/$missing"
+			fi
+		done
 		;;
 	esac
 	for f in $missing; do

@@ -17,7 +17,8 @@ set -eu
 [ $# -eq 3 ] || { echo "usage: fresh-check.sh WORKDIR REFERENCE_IMAGES LOGDIR" >&2; exit 100; }
 top=$(cd "$(dirname "$0")/.." && pwd)
 mkdir -p "$1" "$3"
-work=$(cd "$1" && pwd) ref=$2 logs=$(cd "$3" && pwd)
+# Physical paths: /proc/self/mountinfo names mount points by them.
+work=$(cd "$1" && pwd -P) ref=$2 logs=$(cd "$3" && pwd -P)
 step="$top/scripts/step.sh"
 root="$work/root"
 src=/build/hvnode-fresh
@@ -28,22 +29,29 @@ for tool in debootstrap unshare chroot git; do
 	command -v "$tool" >/dev/null || { echo "fresh-check.sh: unable to find $tool (scripts/host-deps.sh installs it)" >&2; exit 111; }
 done
 [ -r "$ref/SHA256SUMS" ] || { echo "fresh-check.sh: no reference $ref/SHA256SUMS: run make first" >&2; exit 100; }
-if [ -n "$(git -C "$top" status --porcelain --untracked-files=no)" ]; then
-	echo "fresh-check.sh: the work tree has uncommitted changes; the fresh machine builds commits only: commit first" >&2
+# The reference build reads the work tree, the fresh one the commit: they must be the same.
+if [ -n "$(git -C "$top" status --porcelain)" ]; then
+	echo "fresh-check.sh: the work tree has uncommitted or untracked files; the fresh machine builds commits only: commit first" >&2
 	exit 100
 fi
 commit=$(git -C "$top" rev-parse HEAD)
 
-# debian_sources: the host's apt source entries for Debian's archive: deb822 files that use
-# Debian's archive keyring, and one-line entries whose URI ends in /debian or /debian-security
-# (other vendors' entries need keys the fresh root does not have).
+# debian_sources: the host's apt source entries for Debian's own archive: deb822 files signed
+# with Debian's archive keyring, and one-line entries on a debian.org host without a keyring of
+# another vendor. FRESH_SOURCES=FILE (one-line or deb822 entries) replaces them.
 debian_sources() {
+	if [ -n "${FRESH_SOURCES:-}" ]; then
+		cat "$FRESH_SOURCES"
+		return
+	fi
 	for f in /etc/apt/sources.list.d/*.sources; do
 		[ -r "$f" ] && grep -q 'debian-archive-keyring' "$f" && { cat "$f"; echo; }
 	done
 	for f in /etc/apt/sources.list /etc/apt/sources.list.d/*.list; do
 		[ -r "$f" ] || continue
-		grep -E '^[[:space:]]*deb[[:space:]].*://[^[:space:]]*/debian(-security)?/?[[:space:]]' "$f" || :
+		grep -E '^[[:space:]]*deb[[:space:]]' "$f" | grep -E '://[^/[:space:]]*debian\.org/' |
+			grep -vE 'signed-by=[^]]*' || :
+		grep -E '^[[:space:]]*deb[[:space:]].*signed-by=[^] ]*debian-archive-keyring' "$f" || :
 	done
 	return 0
 }
@@ -58,17 +66,21 @@ mirror() {
 		$1 == "deb" { for (i = 2; i <= NF; i++) if ($i ~ /^[a-z]+:\/\//) { if ($i !~ /security/) { print $i; exit } } }'
 }
 
-# Refuse to delete a root that still has something mounted in it (a bind of /dev above all).
-if [ -d "$root" ] && awk -v r="$root" 'index($5, r) == 1 { found = 1 } END { exit !found }' /proc/self/mountinfo; then
+# Refuse to delete a root that still has something mounted in it (a bind of /dev above all);
+# and never cross into another filesystem while deleting.
+if [ -d "$root" ] && sed 's/\\040/ /g' /proc/self/mountinfo |
+	awk -v r="$root" 'index($5, r) == 1 { found = 1 } END { exit !found }'; then
 	echo "fresh-check.sh: $root still has mounts; unmount them before a new check" >&2
 	exit 1
 fi
-rm -rf "$root"
+rm -rf --one-file-system "$root"
 mkdir -p "$root"
 m=$(mirror)
 [ -n "$m" ] || { echo "fresh-check.sh: no Debian mirror in the host's apt sources; set FRESH_MIRROR" >&2; exit 111; }
 
+# debootstrap mounts /proc and /sys in the root: in a private mount namespace they cannot outlive it.
 "$step" fresh "debootstrap --variant=minbase $suite ($m)" "$logs/fresh-debootstrap.log" \
+	unshare --mount --propagation private \
 	debootstrap --variant=minbase --include=git,make,ca-certificates,sudo "$suite" "$root" "$m"
 
 # The machine's own apt sources and network settings, nothing of this host's caches.
@@ -83,13 +95,24 @@ if [ -s "$root/etc/apt/sources.list.d/host.sources.tmp" ]; then
 else
 	rm -f "$root/etc/apt/sources.list.d/host.sources.tmp"
 fi
-cat /etc/apt/apt.conf.d/* 2>/dev/null | grep '^Acquire::' >"$root/etc/apt/apt.conf.d/99host-acquire" || :
+apt-config dump | grep '^Acquire::' >"$root/etc/apt/apt.conf.d/99host-acquire" || :
 cp /etc/resolv.conf "$root/etc/resolv.conf"
 
 "$step" fresh "clone $commit into $src" "$logs/fresh-clone.log" \
 	sh -c 'git clone --no-hardlinks --quiet "$1" "$2" && git -C "$2" checkout --quiet --detach "$3"' \
 	sh "$top" "$root$src" "$commit"
 
+# What the fresh machine keeps of this environment: the network proxies and an explicit
+# SOURCE_DATE_EPOCH (the default, the commit's time, is the same in both).
+passenv=
+for v in http_proxy https_proxy no_proxy HTTP_PROXY HTTPS_PROXY NO_PROXY SOURCE_DATE_EPOCH; do
+	eval "val=\${$v:-}"
+	# shellcheck disable=SC2154
+	case $val in
+	*[!A-Za-z0-9._:/@,=+-]*) echo "fresh-check.sh: $v has characters this script does not pass on" >&2; exit 100 ;;
+	?*) passenv="$passenv $v=$val" ;;
+	esac
+done
 # In a private mount namespace: the mounts end with the chroot's last process.
 "$step" fresh "make in the fresh root (empty caches, host packages installed by the Makefile)" \
 	"$logs/fresh-make.log" \
@@ -97,10 +120,12 @@ cp /etc/resolv.conf "$root/etc/resolv.conf"
 		set -e
 		mount -t proc proc "$1/proc"
 		mount --bind /dev "$1/dev"
+		mount -t devpts -o newinstance,ptmxmode=0666 devpts "$1/dev/pts"
+		mount -t tmpfs -o nosuid,nodev tmpfs "$1/dev/shm"
 		mount -t sysfs -o ro sysfs "$1/sys"
 		exec chroot "$1" /usr/bin/env -i HOME=/root TERM=dumb \
 			PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
-			sh -c "cd \"\$0\" && make" "$2"' sh "$root" "$src"
+			$3 sh -c "cd \"\$0\" && make" "$2"' sh "$root" "$src" "$passenv"
 
 fresh="$root$src/out/images"
 if cmp -s "$ref/SHA256SUMS" "$fresh/SHA256SUMS"; then
@@ -109,7 +134,7 @@ if cmp -s "$ref/SHA256SUMS" "$fresh/SHA256SUMS"; then
 		echo "[fresh] host tool versions differed (images/BUILDINFO, not in SHA256SUMS):"
 		grep '^[-+]  ' "$work/host-tools.diff" | sed 's/^/    /'
 	fi
-	rm -rf "$root"
+	rm -rf --one-file-system "$root"
 	exit 0
 fi
 echo "[fresh] outputs DIFFER between $ref and the fresh root's $src/out/images:"
