@@ -1,6 +1,8 @@
 #!/bin/sh
-# fetch.sh LOCKFILE DL_DIR APT_STATE PACKAGE
-# Makes DL_DIR/PACKAGE hold every file sources.lock pins for PACKAGE, each verified by sha256.
+# fetch.sh HASHFILE DL_DIR APT_STATE PACKAGE
+# Makes DL_DIR/PACKAGE hold every file HASHFILE (packages/PACKAGE/PACKAGE.hash: a "version V"
+# line, an optional "package NAME" line when the Debian package is not named PACKAGE, then
+# "sha256 HASH FILE" lines) pins for PACKAGE, each verified by sha256.
 # Files already cached and matching are used as they are (offline builds). Missing ones are
 # downloaded through a private apt state (scripts/apt-private.sh) into a scratch directory,
 # verified, and only then moved into place: a source package (files .dsc, .orig.tar.*, …) with
@@ -9,12 +11,24 @@
 # Exit 0 ok; 1 on a hash mismatch (names file, expected and actual hash; the file is deleted)
 # or when the archive no longer serves the pinned version; 100 on usage errors.
 set -eu
-[ $# -eq 4 ] || { echo "usage: fetch.sh LOCKFILE DL_DIR APT_STATE PACKAGE" >&2; exit 100; }
+[ $# -eq 4 ] || { echo "usage: fetch.sh HASHFILE DL_DIR APT_STATE PACKAGE" >&2; exit 100; }
 lock=$1 dl=$2 state=$3 pkg=$4
 here=$(cd "$(dirname "$0")" && pwd)
-entries=$(awk -v p="$pkg" '$1 == p { print $2, $3, $4 }' "$lock")
-[ -n "$entries" ] || { echo "fetch.sh: package $pkg is not pinned in $lock" >&2; exit 100; }
-version=$(echo "$entries" | awk 'NR == 1 { print $1 }')
+[ -r "$lock" ] || { echo "fetch.sh: unable to read $lock: package $pkg is not pinned" >&2; exit 100; }
+version=$(awk '$1 == "version" { print $2; exit }' "$lock")
+debname=$(awk '$1 == "package" { print $2; exit }' "$lock")
+debname=${debname:-$pkg}
+case $debname in
+*[!a-z0-9.+-]*) echo "fetch.sh: $lock: package $debname is not a Debian package name" >&2; exit 100 ;;
+esac
+# One "VERSION FILE SHA256" line per pinned file.
+entries=$(awk -v v="$version" '$1 == "sha256" && NF == 3 { print v, $3, $2 }' "$lock")
+[ -n "$version" ] && [ -n "$entries" ] || { echo "fetch.sh: $lock has no version line or no sha256 lines" >&2; exit 100; }
+case $version in
+*[!A-Za-z0-9.+~:-]*) echo "fetch.sh: $lock: version $version is not a Debian version" >&2; exit 100 ;;
+esac
+bad=$(echo "$entries" | awk '$2 !~ /^[A-Za-z0-9][A-Za-z0-9._+~-]*$/ || length($3) != 64 || $3 ~ /[^0-9a-f]/ { print $2 }')
+[ -z "$bad" ] || { echo "fetch.sh: $lock: not a plain file name with a sha256: $bad" >&2; exit 100; }
 mkdir -p "$dl/$pkg"
 
 sha_of() { sha256sum "$1" | cut -d' ' -f1; }
@@ -28,15 +42,15 @@ if [ -n "$missing" ]; then
 	rm -rf "$scratch"
 	mkdir -p "$scratch"
 	trap 'rm -rf "$scratch"' EXIT
-	echo "fetching $pkg $version through apt (missing: $(echo $missing))"
+	echo "fetching $debname $version through apt (missing: $(echo $missing))"
 	case $missing in
 	*.deb) verb=download ;;
 	*) verb="source --download-only" ;;
 	esac
 	# shellcheck disable=SC2086
-	if ! (cd "$scratch" && "$here/apt-private.sh" "$state" apt-get -q $verb "$pkg=$version"); then
+	if ! (cd "$scratch" && "$here/apt-private.sh" "$state" apt-get -q $verb "$debname=$version"); then
 		cat >&2 <<-MSG
-		fetch.sh: the archive did not serve $pkg $version, pinned in $lock.
+		fetch.sh: the archive did not serve $debname $version, pinned in $lock.
 		  Check the network, or move the pin to a version the archive serves:
 		    scripts/update-lock.sh $pkg            (newest version the archive has)
 		    scripts/update-lock.sh $pkg VERSION    (a given one)

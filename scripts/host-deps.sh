@@ -1,46 +1,63 @@
 #!/bin/sh
-# host-deps.sh [--check]
-# Makes sure the Debian 12 host packages the build and tests need are installed. As root it
-# installs the missing ones with apt-get (printing what and why); otherwise it prints the one
-# `apt-get install` line needed and exits 1. With --check it only reports (exit 1 if missing).
+# host-deps.sh [--check] [build|test]
+# Makes sure the Debian 12 host packages are installed that `make` needs (build, the default)
+# or that `make test` and the other checks need as well (test). As root it installs the missing
+# ones with apt-get (printing what and why); otherwise it prints the one `apt-get install` line
+# needed and exits 1. With --check it only reports (exit 1 if missing). Exit 100 on usage.
 set -eu
-# package: why
+check=
+if [ "${1:-}" = --check ]; then
+	check=1
+	shift
+fi
+group=${1:-build}
+case $group in
+build) groups=build ;;
+test) groups='build test' ;;
+*) echo "usage: host-deps.sh [--check] [build|test]" >&2; exit 100 ;;
+esac
+# group:package:why
 need='
-bc:kernel build (timeconst)
-bison:kernel kconfig parser
-flex:kernel kconfig lexer
-build-essential:host compiler and make
-ccache:compiler cache for the kernel
-cpio:initramfs inspection in tests
-dosfstools:EFI system partition image (mkfs.fat)
-dpkg-dev:dpkg-source, to unpack Debian source packages
-grub-common:grub-mkimage for the UEFI loader (its modules come from the pinned grub-efi-amd64-bin)
-libelf-dev:kernel objtool
-libssl-dev:kernel certificate tools
-mtools:copying into the EFI FAT image
-ovmf:UEFI firmware for the boot tests
-python3:boot test harness
-qemu-system-x86:boot tests
-squashfs-tools:mksquashfs for the root filesystem
-xorriso:hybrid ISO
-xz-utils:unpacking the kernel source
-rsync:kernel headers_install (UAPI headers for musl-gcc)
-openssh-client:SSH login test against the node
-autoconf:regenerating the curl build system after the Debian patches
-automake:regenerating the curl build system after the Debian patches
-libtool:regenerating the curl build system after the Debian patches
-zstd:kernel compression
-ipxe-qemu:network boot ROM for the PXE test
-clang:sanitizer unit tests and libFuzzer targets (vmm, agent)
-libclang-rt-14-dev:libFuzzer and sanitizer runtimes for clang
-openssl:CA and keys of the test manager, SPKI pins
-debootstrap:make fresh-check (a clean Debian 12 root)
+build:autoconf:regenerating the curl build system after the Debian patches
+build:automake:regenerating the curl build system after the Debian patches
+build:bc:kernel build (timeconst)
+build:bison:kernel kconfig parser
+build:build-essential:host compiler and make
+build:ccache:compiler cache for the kernel
+build:cpio:copying trees into the root tree (mkrootfs), initramfs inspection in tests
+build:dosfstools:EFI system partition image (mkfs.fat)
+build:dpkg-dev:dpkg-source, to unpack Debian source packages
+build:flex:kernel kconfig lexer
+build:grub-common:grub-mkimage for the UEFI loader (its modules come from the pinned grub-efi-amd64-bin)
+build:libelf-dev:kernel objtool
+build:libssl-dev:kernel certificate tools
+build:libtool:regenerating the curl build system after the Debian patches
+build:mtools:copying into the EFI FAT image
+build:rsync:kernel headers_install (UAPI headers for musl-gcc)
+build:squashfs-tools:mksquashfs for the root filesystem
+build:xorriso:hybrid ISO
+build:xz-utils:unpacking the kernel source
+build:zstd:kernel compression
+test:clang:sanitizer unit tests and libFuzzer targets (vmm, agent)
+test:debootstrap:make fresh-check (a clean Debian 12 root)
+test:ipxe-qemu:network boot ROM for the PXE test
+test:libclang-rt-14-dev:libFuzzer and sanitizer runtimes for clang
+test:openssh-client:SSH login test against the node
+test:openssl:CA and keys of the test manager, SPKI pins
+test:ovmf:UEFI firmware for the boot tests
+test:python3:boot test harness
+test:qemu-system-x86:boot tests
 '
 missing=
 why=
 IFS='
 '
 for line in $need; do
+	case " $groups " in
+	*" ${line%%:*} "*) ;;
+	*) continue ;;
+	esac
+	line=${line#*:}
 	pkg=${line%%:*}
 	if ! dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed'; then
 		missing="$missing $pkg"
@@ -51,7 +68,7 @@ done
 unset IFS
 [ -n "$missing" ] || exit 0
 echo "host packages missing:$why"
-if [ "${1:-}" = --check ]; then
+if [ -n "$check" ]; then
 	exit 1
 fi
 if [ "$(id -u)" -ne 0 ]; then

@@ -25,7 +25,7 @@ bad=$(LC_ALL=C awk '
 	}
 ' "$config" "$@")
 if [ -n "$bad" ]; then
-	echo "kernel config: options requested by kernel-config/ fragments are not in $config:" >&2
+	echo "kernel config: options requested by the kernel fragments are not in $config:" >&2
 	echo "$bad" >&2
 	exit 1
 fi

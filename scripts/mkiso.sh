@@ -1,16 +1,19 @@
 #!/bin/sh
-# mkiso.sh WORKDIR BZIMAGE INITRD IMAGEDIR BOOTFILES OUT_ISO
+# mkiso.sh WORKDIR BZIMAGE INITRD IMAGEDIR BOOTFILES CMDLINE OUT_ISO
 # Makes the hybrid hvnode ISO: BIOS El Torito via isolinux, UEFI El Torito via an EFI system
 # partition image (FAT, fixed serial) holding GRUB (grub-mkimage with only the modules needed),
 # and isohybrid MBR + GPT so the same file boots when written raw to a USB stick.
-# BOOTFILES holds isolinux.bin, isohdpfx.bin, ldlinux.c32 and grub-x86_64-efi/ from the pinned
-# loader packages; nothing is taken from the host but the tools. All dates are SOURCE_DATE_EPOCH; WORKDIR is rebuilt from scratch. Exit 0 ok, 1 on failure.
+# BOOTFILES holds isolinux.bin, isohdpfx.bin, ldlinux.c32 and x86_64-efi/ (GRUB) from the pinned
+# loader packages; nothing is taken from the host but the tools. CMDLINE is the file with the
+# default kernel command line (one line). All dates are SOURCE_DATE_EPOCH; WORKDIR is rebuilt from scratch. Exit 0 ok, 1 on failure.
 set -eu
-[ $# -eq 6 ] || { echo "usage: mkiso.sh WORKDIR BZIMAGE INITRD IMAGEDIR BOOTFILES OUT_ISO" >&2; exit 100; }
-w=$1 kernel=$2 initrd=$3 imgdir=$4 boot=$5 out=$6
+[ $# -eq 7 ] || { echo "usage: mkiso.sh WORKDIR BZIMAGE INITRD IMAGEDIR BOOTFILES CMDLINE OUT_ISO" >&2; exit 100; }
+w=$1 kernel=$2 initrd=$3 imgdir=$4 boot=$5 cmdfile=$6 out=$7
 : "${SOURCE_DATE_EPOCH:?}" "${HVNODE_VERSION:?}"
-cmdline=$(cat "$imgdir/cmdline")
-subst() { sed "s|@CMDLINE@|$cmdline|g; s|@VERSION@|$HVNODE_VERSION|g" "$1"; }
+cmdline=$(cat "$cmdfile")
+# The cmdline is data for sed's replacement: its \, | and & are escaped.
+cmdline_sed=$(printf '%s' "$cmdline" | sed 's/[\\|&]/\\&/g')
+subst() { sed "s|@CMDLINE@|$cmdline_sed|g; s|@VERSION@|$HVNODE_VERSION|g" "$1"; }
 
 rm -rf "$w"
 mkdir -p "$w/tree/boot/grub" "$w/tree/isolinux" "$w/efi/EFI/BOOT"
@@ -23,7 +26,7 @@ printf '%s\n' "$HVNODE_VERSION" >"$w/tree/.hvnode-$HVNODE_VERSION"
 
 echo "grub-mkimage"
 subst "$imgdir/grub-early.cfg" >"$w/grub-early.cfg"
-grub-mkimage -d "$boot/grub-x86_64-efi" -O x86_64-efi -o "$w/efi/EFI/BOOT/BOOTX64.EFI" -p /boot/grub -c "$w/grub-early.cfg" \
+grub-mkimage -d "$boot/x86_64-efi" -O x86_64-efi -o "$w/efi/EFI/BOOT/BOOTX64.EFI" -p /boot/grub -c "$w/grub-early.cfg" \
 	part_gpt part_msdos fat iso9660 search search_fs_file normal configfile linux echo test \
 	serial terminal efi_gop efi_uga video_fb boot
 echo "EFI system partition image"

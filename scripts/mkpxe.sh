@@ -1,15 +1,18 @@
 #!/bin/sh
-# mkpxe.sh OUTDIR BZIMAGE INITRD IMAGEDIR BOOTFILES
+# mkpxe.sh OUTDIR BZIMAGE INITRD IMAGEDIR BOOTFILES CMDLINE
 # Writes the PXE set into OUTDIR (rebuilt from scratch): vmlinuz, initrd.img, pxelinux.0 with
 # ldlinux.c32, pxelinux.cfg/default (BOOTIF via IPAPPEND 2) and boot.ipxe for iPXE.
-# pxelinux.0 and ldlinux.c32 come from BOOTFILES (the pinned loader packages).
+# pxelinux.0 and ldlinux.c32 come from BOOTFILES (the pinned loader packages); CMDLINE is the
+# file with the default kernel command line (one line).
 # Serve OUTDIR as the TFTP (or HTTP, for iPXE) root. Exit 0 ok, 1 on failure.
 set -eu
-[ $# -eq 5 ] || { echo "usage: mkpxe.sh OUTDIR BZIMAGE INITRD IMAGEDIR BOOTFILES" >&2; exit 100; }
-d=$1 kernel=$2 initrd=$3 imgdir=$4 boot=$5
+[ $# -eq 6 ] || { echo "usage: mkpxe.sh OUTDIR BZIMAGE INITRD IMAGEDIR BOOTFILES CMDLINE" >&2; exit 100; }
+d=$1 kernel=$2 initrd=$3 imgdir=$4 boot=$5 cmdfile=$6
 : "${SOURCE_DATE_EPOCH:?}" "${HVNODE_VERSION:?}"
-cmdline=$(cat "$imgdir/cmdline")
-subst() { sed "s|@CMDLINE@|$cmdline|g; s|@VERSION@|$HVNODE_VERSION|g" "$1"; }
+cmdline=$(cat "$cmdfile")
+# The cmdline is data for sed's replacement: its \, | and & are escaped.
+cmdline_sed=$(printf '%s' "$cmdline" | sed 's/[\\|&]/\\&/g')
+subst() { sed "s|@CMDLINE@|$cmdline_sed|g; s|@VERSION@|$HVNODE_VERSION|g" "$1"; }
 rm -rf "$d.tmp"
 mkdir -p "$d.tmp/pxelinux.cfg"
 cp "$kernel" "$d.tmp/vmlinuz"

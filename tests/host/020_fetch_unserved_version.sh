@@ -1,6 +1,6 @@
 # SUMMARY: a pin the archive does not serve fails with a message saying how to move the pin
 set -eu
-printf 'busybox 1:0.0.0-hvnode-test busybox_0.0.0-hvnode-test.dsc %064d\n' 0 >"$WORK/lock"
+printf 'version 1:0.0.0-hvnode-test\nsha256 %064d busybox_0.0.0-hvnode-test.dsc\n' 0 >"$WORK/lock"
 if "$TOP/scripts/fetch.sh" "$WORK/lock" "$WORK/dl" "$APT_STATE" busybox 2>"$WORK/err"; then
 	echo "fetch.sh succeeded for a version that does not exist"; exit 1
 fi

@@ -1,4 +1,4 @@
-# SUMMARY: the kernel config check lists every requested option the resolved .config lacks
+# SUMMARY: the kernel config check lists every requested option the resolved .config lacks, and a drift from the committed resolved config is named
 set -eu
 cat >"$WORK/.config" <<'CFG'
 CONFIG_KVM=y
@@ -21,4 +21,20 @@ grep -q "asks CONFIG_NR_CPUS=512, got missing" "$WORK/err"
 grep -q "asks CONFIG_DEVMEM off, got CONFIG_DEVMEM=y" "$WORK/err"
 ! grep -q "CONFIG_KVM=y, got" "$WORK/err"
 # And the real fragments hold against the real resolved config.
-"$TOP/scripts/kernel-config-check.sh" "$KCONFIG" "$TOP"/kernel-config/*.config
+"$TOP/scripts/kernel-config-check.sh" "$KCONFIG" "$TOP"/packages/linux/fragments/*.config
+# The drift check: a resolved config that differs from the committed one fails, naming each
+# option with both values; an identical one passes.
+printf 'CONFIG_KVM=y\n# CONFIG_USB_PCI is not set\nCONFIG_NR_CPUS=64\n' >"$WORK/committed"
+printf 'CONFIG_KVM=y\nCONFIG_USB_PCI=y\nCONFIG_HZ=250\n' >"$WORK/resolved"
+if "$TOP/scripts/kernel-config-drift.sh" "$WORK/committed" "$WORK/resolved" 2>"$WORK/drift"; then
+	echo "the drift check passed a changed config"; exit 1
+fi
+cat "$WORK/drift"
+grep -q "CONFIG_USB_PCI: committed n, now y" "$WORK/drift"
+grep -q "CONFIG_NR_CPUS: committed 64, now n" "$WORK/drift"
+grep -q "CONFIG_HZ: committed n, now 250" "$WORK/drift"
+! grep -q "CONFIG_KVM:" "$WORK/drift"
+grep -q "make linux-update-config" "$WORK/drift"
+"$TOP/scripts/kernel-config-drift.sh" "$WORK/committed" "$WORK/committed"
+# And the committed resolved config is what this build's fragments give.
+"$TOP/scripts/kernel-config-drift.sh" "$TOP/packages/linux/resolved.config" "$KCONFIG"

@@ -9,7 +9,7 @@ STUB
 cp "$WORK/bin/apt-get" "$WORK/bin/apt-cache"
 chmod +x "$WORK/bin/apt-get" "$WORK/bin/apt-cache"
 export WORK
-for pkg in $(awk '!/^#/ && NF == 4 { print $1 }' "$TOP/sources.lock" | sort -u); do
-	PATH="$WORK/bin:$PATH" "$TOP/scripts/fetch.sh" "$TOP/sources.lock" "$DL_DIR" "$APT_STATE" "$pkg"
+for hash in "$TOP"/packages/*/*.hash; do
+	PATH="$WORK/bin:$PATH" "$TOP/scripts/fetch.sh" "$hash" "$DL_DIR" "$APT_STATE" "$(basename "$hash" .hash)"
 done
 [ ! -e "$WORK/apt-called" ] || { cat "$WORK/apt-called"; exit 1; }

@@ -6,7 +6,7 @@ for v in 1.0 2.0; do
 	printf '#!/bin/sh\necho %s\n' "$v" >"$WORK/bin-$v/dpkg-query"
 	chmod +x "$WORK/bin-$v/dpkg-query"
 	PATH="$WORK/bin-$v:$PATH" HVNODE_VERSION=test SOURCE_DATE_EPOCH=1 \
-		"$TOP/scripts/buildinfo.sh" "$TOP/sources.lock" "$WORK/kconfig" >"$WORK/image-$v"
+		"$TOP/scripts/buildinfo.sh" "$WORK/kconfig" "$TOP"/packages/*/*.hash >"$WORK/image-$v"
 	PATH="$WORK/bin-$v:$PATH" "$TOP/scripts/buildinfo.sh" --host-tools >"$WORK/host-$v"
 done
 # The host part does see the versions (so the fake took effect) ...
