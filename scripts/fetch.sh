@@ -69,7 +69,7 @@ if [ -n "$missing" ]; then
 		;;
 	esac
 	for f in $missing; do
-		[ -e "$scratch/$f" ] || { echo "fetch.sh: apt did not deliver $f for $pkg $version (lock entry stale?)" >&2; exit 1; }
+		[ -e "$scratch/$f" ] || { echo "fetch.sh: apt did not deliver $f for $pkg $version (hash file stale?)" >&2; exit 1; }
 		mv "$scratch/$f" "$dl/$pkg/$f.part"
 		mv "$dl/$pkg/$f.part" "$dl/$pkg/$f"
 	done

@@ -8,8 +8,8 @@
 # (apt-get download: one .deb, whose hash the signed Packages index lists). --binary pins a new
 # package as a binary one. --package pins the Debian package DEBNAME for the folder PACKAGE
 # (recorded as a "package" line and kept on later moves; linux is linux-source-6.1, pinned with
-# --binary --package linux-source-6.1 linux). A new
-# package also needs its PACKAGE.mk and a word in image/manifest.
+# --binary --package linux-source-6.1 linux). A new package also needs its PACKAGE.mk and a word
+# in image/manifest.
 # Review the diff before committing. Exit 0 ok, 1 on failure, 100 on usage.
 set -eu
 kind= debname=
