@@ -294,7 +294,8 @@ AGENT_HOST_ARGS = -s -C $(TOP)/agent O=$(O)/test/agent CJSON_SRC=$(B)/cjson
 VMM_HOST_ARGS = -s -C $(TOP)/vmm O=$(O)/test/vmm KHEADERS=$(KHEADERS)/include
 
 test: images $(TEST_DEPS)
-	@KCONFIG=$(KCONFIG) AGENT=$(AGENT) O=$(O) $(TOP)/tests/host/run-all.sh $(DL_DIR) $(APT_STATE) $(O)/test/host
+	@KCONFIG=$(KCONFIG) AGENT=$(AGENT) SUPERVISOR=$(SUPERVISOR) BUSYBOX=$(BUSYBOX) O=$(O) \
+		$(TOP)/tests/host/run-all.sh $(DL_DIR) $(APT_STATE) $(O)/test/host
 	@$(STEP) agent "unit tests (ASan, UBSan) and fuzz corpus replay" $(LOGS)/agent-test.log \
 		$(MAKE) $(AGENT_HOST_ARGS) test fuzz-replay
 	@$(STEP) vmm "unit tests (ASan, UBSan) and fuzz corpus replay" $(LOGS)/vmm-test.log \
@@ -314,6 +315,7 @@ fuzz: $(STAMP)/extracted-cjson $(STAMP)/kernel-headers $(TEST_DEPS)
 BENCH_RUNS ?= 10
 bench: images $(TEST_DEPS)
 	@BUSYBOX=$(BUSYBOX) MUSL_CC=$(MUSL_CC) sh $(TOP)/tests/qemu-boot/bench/vmm.sh $(IMG) $(O)/bench $(BENCH_RUNS)
+	@BUSYBOX=$(BUSYBOX) sh $(TOP)/tests/qemu-boot/bench/vms.sh $(IMG) $(O)/bench-vms
 
 run: images $(TEST_DEPS)
 	@$(TOP)/scripts/run-qemu.sh $(ISO)

@@ -47,6 +47,8 @@ struct registration {
 	int interval_s;
 	int has_keys;                  /* the reply carried ssh_authorized_keys */
 	char keys[RESPONSE_MAX];       /* validated key lines, each ending in '\n' */
+	int has_generation;            /* the heartbeat reply carried vms_generation */
+	long long vms_generation;
 };
 int reply_parse_register(const char *body, size_t len, struct registration *out, char *err,
 			 size_t errlen);
@@ -76,17 +78,18 @@ cJSON *facts_kvm_json(const struct kvm_state *kvm);
 void probe_kvm(struct kvm_state *kvm);
 int probe_image_sha256(char out[65]);
 
-/* http.c: one HTTPS POST of a JSON body with libcurl, TLS verified per the config. */
+/* http.c: one HTTPS exchange with libcurl, TLS verified per the config. */
 struct http_result {
 	long status;                   /* HTTP status, 0 when no response came */
-	char body[RESPONSE_MAX + 1];
+	char *body;                    /* CAP + 1 bytes, set by the caller; NUL-terminated */
+	size_t cap;                    /* bytes of body accepted; more is an error */
 	size_t len;
 	long retry_after_s;            /* Retry-After in seconds, -1 when absent */
 	char error[512];               /* why no response came */
 };
 int http_global_init(void);
-int http_post_json(const struct agent_config *cfg, const char *url, const char *bearer,
-		   const char *json, struct http_result *res);
+int http_exchange(const struct agent_config *cfg, const char *url, const char *bearer,
+		  const char *json, struct http_result *res);
 
 /* state.c: files under the run and persist directories. */
 struct agent_paths {
@@ -102,6 +105,72 @@ void state_drop_identity(const struct agent_paths *paths);
 int state_write_status(const struct agent_paths *paths, const char *state, const char *manager,
 		       const char *node_id, long last_heartbeat, const char *last_error);
 int state_apply_keys(const struct agent_paths *paths, const char *keys);
+int state_mounted(const char *dir);
+
+/* spec.c: the desired VM list (agent/PROTOCOL.md "VMs"), untrusted: the agent checks the
+ * envelope, the supervisor each VM spec on its own. */
+enum {
+	VMS_MAX = 64,              /* VMs in one list */
+	VMS_LIST_MAX = 1048576,    /* bytes of a GET .../vms answer we accept */
+	VM_NAME_MAX = 33,          /* [a-z0-9][a-z0-9-]{0,31} */
+	VM_UUID_MAX = 37,
+	VM_URL_MAX = 1025,         /* 1024 characters */
+	VM_CMDLINE_MAX = 4096,     /* hvnode-vmm's limit, with the NUL */
+	VM_DISKS_MAX = 6,
+	VM_NICS_MAX = 4,
+	VM_VCPUS_MAX = 32,
+	VM_MEMORY_MIN_MIB = 32,
+	VM_MEMORY_MAX_MIB = 3072,
+	NODE_RESERVED_MIB = 256,   /* node memory no VM may claim */
+	VM_ERROR_MAX = 256,
+};
+#define VM_IMAGE_MAX_BYTES (1ull << 40)
+#define VMS_GENERATION_MAX 9007199254740991ll /* 2^53 - 1 */
+
+enum vm_restart { RESTART_ON_FAILURE, RESTART_ALWAYS, RESTART_NEVER };
+
+struct vm_image {
+	char url[VM_URL_MAX];
+	char sha256[65];           /* lower-case hex */
+	uint64_t size_bytes;
+};
+struct vm_disk {
+	int has_image;             /* 1: copy of IMAGE; 0: blank SIZE_BYTES */
+	struct vm_image image;
+	uint64_t size_bytes;
+	int readonly, persistent;
+};
+struct vm_nic {
+	int vlan;                  /* 0: untagged, 1-4094 */
+	int has_mac;
+	unsigned char mac[6];
+};
+/* One VM spec, fully zeroed before parsing so two specs compare with memcmp. */
+struct vm_spec {
+	char name[VM_NAME_MAX];
+	char uuid[VM_UUID_MAX];    /* lower case */
+	int running;               /* state: running (1) or stopped (0) */
+	unsigned vcpus, memory_mib;
+	struct vm_image kernel, initrd;
+	int has_initrd;
+	char cmdline[VM_CMDLINE_MAX];
+	struct vm_disk disks[VM_DISKS_MAX];
+	int n_disks;
+	struct vm_nic nics[VM_NICS_MAX];
+	int n_nics;
+	enum vm_restart restart;
+};
+struct node_limits {
+	unsigned cpus;             /* online CPUs */
+	uint64_t memory_mib;       /* MemTotal in MiB */
+};
+int spec_valid_name(const char *s);
+int spec_parse(const cJSON *item, const struct node_limits *lim, struct vm_spec *out, char *err,
+	       size_t errlen);
+int spec_same_except_state(const struct vm_spec *a, const struct vm_spec *b);
+int vms_parse_list(const char *body, size_t len, long long *generation, cJSON **vms, char *err,
+		   size_t errlen);
+int vms_merge_actual(cJSON *heartbeat, const char *text, size_t len, char *err, size_t errlen);
 
 /* backoff.c */
 unsigned backoff_delay_s(unsigned failures, uint32_t random);

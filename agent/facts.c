@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include "agent.h"
@@ -345,6 +346,32 @@ cJSON *facts_kvm_json(const struct kvm_state *kvm)
 	return obj;
 }
 
+/* The storage pool (an ext4 filesystem labelled HVNODE_POOL mounted on POOL_DIR by the node's
+ * start scripts): {"path", "size_bytes", "free_bytes"}, or null when none is mounted. */
+#define POOL_DIR "/var/lib/hvnode/pool"
+static cJSON *facts_pool(const struct facts_env *env)
+{
+	char path[FACT_MAX], line[512], mnt[256];
+	struct statvfs fs;
+	int mounted = 0;
+	cJSON *obj;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/proc/mounts", env->root);
+	f = fopen(path, "re");
+	while (f && !mounted && fgets(line, sizeof(line), f))
+		mounted = sscanf(line, "%*s %255s", mnt) == 1 && strcmp(mnt, POOL_DIR) == 0;
+	if (f)
+		fclose(f);
+	snprintf(path, sizeof(path), "%s%s", env->root, POOL_DIR);
+	if (!mounted || statvfs(path, &fs) < 0 || !(obj = cJSON_CreateObject()))
+		return cJSON_CreateNull();
+	cJSON_AddStringToObject(obj, "path", POOL_DIR);
+	cJSON_AddNumberToObject(obj, "size_bytes", (double)fs.f_blocks * (double)fs.f_frsize);
+	cJSON_AddNumberToObject(obj, "free_bytes", (double)fs.f_bavail * (double)fs.f_frsize);
+	return obj;
+}
+
 /* facts_collect: the registration body. IMAGE_SHA256 is "" when unknown (null in JSON).
  * Returns a new cJSON object (caller deletes) or NULL when out of memory. */
 cJSON *facts_collect(const struct facts_env *env, const struct kvm_state *kvm,
@@ -362,6 +389,7 @@ cJSON *facts_collect(const struct facts_env *env, const struct kvm_state *kvm,
 	cJSON_AddItemToObject(root, "cpu", facts_cpu(env));
 	cJSON_AddNumberToObject(root, "memory_bytes", (double)facts_meminfo(env, "MemTotal"));
 	cJSON_AddItemToObject(root, "disks", facts_disks(env));
+	cJSON_AddItemToObject(root, "storage_pool", facts_pool(env));
 	cJSON_AddItemToObject(root, "kvm", facts_kvm_json(kvm));
 	facts_add_file(root, "kernel", env, "/proc/sys/kernel/osrelease");
 	image = cJSON_AddObjectToObject(root, "image");
@@ -377,7 +405,7 @@ cJSON *facts_collect(const struct facts_env *env, const struct kvm_state *kvm,
 	return root;
 }
 
-/* facts_heartbeat: the heartbeat body (uptime, load, memory, KVM, VMs). */
+/* facts_heartbeat: the heartbeat body (uptime, load, memory, storage pool, KVM, VMs). */
 cJSON *facts_heartbeat(const struct facts_env *env, const struct kvm_state *kvm)
 {
 	cJSON *root = cJSON_CreateObject(), *load;
@@ -397,6 +425,7 @@ cJSON *facts_heartbeat(const struct facts_env *env, const struct kvm_state *kvm)
 	cJSON_AddNumberToObject(root, "memory_free_bytes", (double)facts_meminfo(env, "MemFree"));
 	cJSON_AddNumberToObject(root, "memory_available_bytes",
 				(double)facts_meminfo(env, "MemAvailable"));
+	cJSON_AddItemToObject(root, "storage_pool", facts_pool(env));
 	cJSON_AddItemToObject(root, "kvm", facts_kvm_json(kvm));
 	cJSON_AddArrayToObject(root, "vms");
 	return root;

@@ -1,14 +1,12 @@
-/* hvnode-agent: one HTTPS POST of a JSON body to the manager, through libcurl over mbedTLS
- * (agent/PROTOCOL.md "Transport"). TLS is always verified: against the SPKI pin
- * (CURLOPT_PINNEDPUBLICKEY, checked in the handshake before any request byte is sent), the
- * CA bundle (chain and host name), or both; there is no way to turn verification off. Only
- * https, no redirects, 10 s to connect, 30 s in all, at most RESPONSE_MAX bytes of body. */
+/* hvnode-agent: one HTTPS exchange with the manager (a POST of a JSON body, or a GET), through
+ * libcurl over mbedTLS (agent/PROTOCOL.md "Transport"). TLS is always verified: against the
+ * SPKI pin (CURLOPT_PINNEDPUBLICKEY, checked in the handshake before any request byte is
+ * sent), the CA bundle (chain and host name), or both; there is no way to turn verification
+ * off. Only https, no redirects, 10 s to connect, 30 s in all, at most RES->cap bytes of body. */
 #include <stdio.h>
 #include <string.h>
 
-#include <curl/curl.h>
-
-#include "agent.h"
+#include "http.h"
 
 #ifndef HVNODE_VERSION
 #define HVNODE_VERSION "unknown"
@@ -26,7 +24,7 @@ static size_t http_write(char *data, size_t size, size_t nmemb, void *user)
 	struct http_sink *sink = user;
 	size_t n = size * nmemb;
 
-	if (n > RESPONSE_MAX - sink->res->len) {
+	if (n > sink->res->cap - sink->res->len) {
 		sink->overflow = 1;
 		return 0; /* aborts the transfer: CURLE_WRITE_ERROR */
 	}
@@ -42,13 +40,13 @@ int http_global_init(void)
 }
 
 /* Plain words for the failures an operator meets; curl's own text otherwise. */
-static void http_explain(CURLcode rc, const struct agent_config *cfg, const char *detail,
-			 int overflow, char *out, size_t outlen)
+void http_explain(CURLcode rc, const struct agent_config *cfg, const char *detail,
+		  size_t overflow, char *out, size_t outlen)
 {
 	const char *what = detail[0] ? detail : curl_easy_strerror(rc); /* < CURL_ERROR_SIZE */
 
 	if (overflow)
-		snprintf(out, outlen, "response larger than %d bytes", RESPONSE_MAX);
+		snprintf(out, outlen, "response larger than %zu bytes", overflow);
 	else if (rc == CURLE_SSL_PINNEDPUBKEYNOTMATCH)
 		snprintf(out, outlen,
 			 "manager's public key does not match hvnode.manager_pin (not trusted; "
@@ -64,7 +62,7 @@ static void http_explain(CURLcode rc, const struct agent_config *cfg, const char
 		snprintf(out, outlen, "%s", what);
 }
 
-static void http_set_tls(CURL *c, const struct agent_config *cfg)
+void http_set_tls(CURL *c, const struct agent_config *cfg)
 {
 	if (cfg->pin[0])
 		curl_easy_setopt(c, CURLOPT_PINNEDPUBLICKEY, cfg->pin);
@@ -80,11 +78,12 @@ static void http_set_tls(CURL *c, const struct agent_config *cfg)
 	curl_easy_setopt(c, CURLOPT_SSLVERSION, (long)CURL_SSLVERSION_TLSv1_2);
 }
 
-/* http_post_json: POST JSON to URL with "Authorization: Bearer BEARER". Returns 0 when an
- * HTTP answer came (RES->status, body, Retry-After), -1 when none did (RES->error says why).
- * The caller has checked that cfg carries a pin or a CA (config_missing). */
-int http_post_json(const struct agent_config *cfg, const char *url, const char *bearer,
-		   const char *json, struct http_result *res)
+/* http_exchange: a POST of JSON, or a GET when JSON is NULL, to URL with
+ * "Authorization: Bearer BEARER". RES->body must hold RES->cap + 1 bytes (set both first).
+ * Returns 0 when an HTTP answer came (RES->status, body, Retry-After), -1 when none did
+ * (RES->error says why). The caller has checked that cfg carries a pin or a CA. */
+int http_exchange(const struct agent_config *cfg, const char *url, const char *bearer,
+		  const char *json, struct http_result *res)
 {
 	struct http_sink sink = { .res = res };
 	char auth[CREDENTIAL_MAX + 32], detail[CURL_ERROR_SIZE] = "";
@@ -93,7 +92,10 @@ int http_post_json(const struct agent_config *cfg, const char *url, const char *
 	CURLcode rc;
 	CURL *c;
 
-	memset(res, 0, sizeof(*res));
+	res->status = 0;
+	res->len = 0;
+	res->body[0] = '\0';
+	res->error[0] = '\0';
 	res->retry_after_s = -1;
 	if (!cfg->pin[0] && !cfg->ca[0]) {
 		snprintf(res->error, sizeof(res->error), "no pin and no CA: refusing to connect");
@@ -105,7 +107,8 @@ int http_post_json(const struct agent_config *cfg, const char *url, const char *
 		return -1;
 	}
 	snprintf(auth, sizeof(auth), "Authorization: Bearer %s", bearer);
-	headers = curl_slist_append(headers, "Content-Type: application/json");
+	if (json)
+		headers = curl_slist_append(headers, "Content-Type: application/json");
 	headers = curl_slist_append(headers, "Accept: application/json");
 	headers = curl_slist_append(headers, auth);
 	curl_easy_setopt(c, CURLOPT_URL, url);
@@ -114,10 +117,13 @@ int http_post_json(const struct agent_config *cfg, const char *url, const char *
 	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, (long)CONNECT_TIMEOUT_MS);
 	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, (long)TOTAL_TIMEOUT_MS);
-	curl_easy_setopt(c, CURLOPT_MAXFILESIZE, (long)RESPONSE_MAX);
+	curl_easy_setopt(c, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)res->cap);
 	curl_easy_setopt(c, CURLOPT_USERAGENT, "hvnode-agent/" HVNODE_VERSION);
 	curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers);
-	curl_easy_setopt(c, CURLOPT_POSTFIELDS, json);
+	if (json)
+		curl_easy_setopt(c, CURLOPT_POSTFIELDS, json);
+	else
+		curl_easy_setopt(c, CURLOPT_HTTPGET, 1L);
 	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, http_write);
 	curl_easy_setopt(c, CURLOPT_WRITEDATA, &sink);
 	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, detail);
@@ -132,7 +138,8 @@ int http_post_json(const struct agent_config *cfg, const char *url, const char *
 	} else {
 		if (rc == CURLE_FILESIZE_EXCEEDED)
 			sink.overflow = 1;
-		http_explain(rc, cfg, detail, sink.overflow, res->error, sizeof(res->error));
+		http_explain(rc, cfg, detail, sink.overflow ? res->cap : 0, res->error,
+			     sizeof(res->error));
 	}
 	curl_slist_free_all(headers);
 	curl_easy_cleanup(c);

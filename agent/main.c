@@ -48,6 +48,11 @@ struct agent {
 	long last_heartbeat;
 	char last_error[512];
 	struct http_result res;
+	char body[RESPONSE_MAX + 1];
+	int vms_fetched;       /* a VM list was fetched since the agent (re)registered */
+	long long vms_generation; /* ... and this was its generation */
+	int vms_announced;     /* a heartbeat reply carried vms_generation ... */
+	long long vms_wanted;  /* ... and this was the last one (kept until fetched) */
 };
 
 static void agent_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -176,6 +181,7 @@ static void agent_registered(struct agent *a)
 	int rc;
 
 	a->registered = 1;
+	a->vms_fetched = a->vms_announced = 0; /* a new record: its VM list is fetched afresh */
 	a->failures = a->attempt = 0;
 	a->last_error[0] = '\0';
 	agent_log("registered as node %s with %s (heartbeat every %d s; %.1f s after boot)",
@@ -198,8 +204,10 @@ static int agent_post(struct agent *a, const char *endpoint, const char *bearer,
 	int rc = -1;
 
 	cJSON_Delete(json);
+	a->res.body = a->body;
+	a->res.cap = RESPONSE_MAX;
 	if (body)
-		rc = http_post_json(&a->cfg, endpoint, bearer, body, &a->res);
+		rc = http_exchange(&a->cfg, endpoint, bearer, body, &a->res);
 	else
 		snprintf(a->res.error, sizeof(a->res.error), "out of memory building the %s", what);
 	free(body);
@@ -238,6 +246,82 @@ static void agent_register(struct agent *a)
 	a->manager = (a->manager + 1) % a->cfg.n_managers; /* the next manager, in turn */
 }
 
+/* The heartbeat body: facts_heartbeat plus the supervisor's report (RUN/vms.actual). */
+static cJSON *agent_heartbeat_body(struct agent *a)
+{
+	static char text[VMS_LIST_MAX + 1];
+	cJSON *body = facts_heartbeat(&a->env, &a->kvm);
+	char path[CONFIG_PATH_MAX + 16], err[128];
+	size_t n = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/vms.actual", a->paths.run_dir);
+	f = fopen(path, "re");
+	if (f) {
+		n = fread(text, 1, sizeof(text) - 1, f);
+		fclose(f);
+	}
+	if (body && vms_merge_actual(body, text, n, err, sizeof(err)) && n)
+		agent_log("%s", err);
+	return body;
+}
+
+/* Fetches the desired VM list (PROTOCOL.md "VMs") and hands it to the supervisor through
+ * RUN/vms.desired. Returns 0 when the list was applied; else the next heartbeat tries again. */
+static int agent_fetch_vms(struct agent *a, long long announced)
+{
+	static char body[VMS_LIST_MAX + 1];
+	char endpoint[CONFIG_URL_MAX + NODE_ID_MAX + 32], path[CONFIG_PATH_MAX + 16], err[200];
+	struct http_result *res = &a->res;
+	long long generation;
+	cJSON *vms, *desired;
+	char *text;
+	int rc;
+
+	snprintf(endpoint, sizeof(endpoint), "%s/api/v1/nodes/%s/vms", a->cfg.managers[a->manager],
+		 a->id.node_id);
+	res->body = body;
+	res->cap = VMS_LIST_MAX;
+	rc = http_exchange(&a->cfg, endpoint, a->id.credential, NULL, res);
+	if (rc == 0 && (res->status == 401 || res->status == 404)) {
+		agent_log("%s no longer knows node %s (HTTP %ld): registering again",
+			  a->cfg.managers[a->manager], a->id.node_id, res->status);
+		state_drop_identity(&a->paths);
+		a->registered = 0;
+		return -1;
+	}
+	if (rc || res->status != 200) {
+		agent_describe(a, rc);
+		agent_log("fetching the VM list (generation %lld) failed: %s", announced, a->last_error);
+		return -1;
+	}
+	if (vms_parse_list(res->body, res->len, &generation, &vms, err, sizeof(err))) {
+		snprintf(a->last_error, sizeof(a->last_error), "bad VM list: %s", err);
+		agent_log("ignored a %s", a->last_error);
+		return -1;
+	}
+	desired = cJSON_CreateObject();
+	if (desired) {
+		cJSON_AddNumberToObject(desired, "vms_generation", (double)generation);
+		cJSON_AddItemToObject(desired, "vms", vms);
+		vms = NULL;
+	}
+	text = desired ? cJSON_PrintUnformatted(desired) : NULL;
+	cJSON_Delete(desired);
+	cJSON_Delete(vms);
+	snprintf(path, sizeof(path), "%s/vms.desired", a->paths.run_dir);
+	rc = text ? state_write_file(path, text, strlen(text), 0600, 0) : -ENOMEM;
+	free(text);
+	if (rc) {
+		agent_log("unable to write %s: %s", path, strerror(-rc));
+		return -1;
+	}
+	agent_log("VM list generation %lld handed to the supervisor", generation);
+	a->vms_fetched = 1;
+	a->vms_generation = generation;
+	return 0;
+}
+
 static void agent_heartbeat(struct agent *a)
 {
 	const char *url = a->cfg.managers[a->manager];
@@ -246,8 +330,7 @@ static void agent_heartbeat(struct agent *a)
 
 	probe_kvm(&a->kvm);
 	snprintf(endpoint, sizeof(endpoint), "%s/api/v1/nodes/%s/heartbeat", url, a->id.node_id);
-	rc = agent_post(a, endpoint, a->id.credential, facts_heartbeat(&a->env, &a->kvm),
-			"heartbeat");
+	rc = agent_post(a, endpoint, a->id.credential, agent_heartbeat_body(a), "heartbeat");
 	if (rc == 0 && (a->res.status == 401 || a->res.status == 404)) {
 		agent_log("%s no longer knows node %s (HTTP %ld): registering again", url,
 			  a->id.node_id, a->res.status);
@@ -270,6 +353,13 @@ static void agent_heartbeat(struct agent *a)
 	} else if (a->id.has_keys && (rc = state_apply_keys(&a->paths, a->id.keys)) != 0) {
 		agent_log("unable to install the manager's SSH keys: %s", strerror(-rc));
 	}
+	if (a->id.has_generation) {
+		a->vms_announced = 1;
+		a->vms_wanted = a->id.vms_generation;
+	}
+	if (a->vms_announced && (!a->vms_fetched || a->vms_generation != a->vms_wanted) &&
+	    agent_fetch_vms(a, a->vms_wanted) && !a->registered)
+		return;
 	if (!a->heartbeat_logged)
 		agent_log("heartbeat ok (node %s, every %d s)", a->id.node_id, a->id.interval_s);
 	a->heartbeat_logged = 1;
@@ -325,19 +415,6 @@ static int agent_run(struct agent *a)
 	}
 }
 
-static int agent_mounted(const char *dir)
-{
-	char line[512], mnt[256];
-	FILE *f = fopen("/proc/mounts", "re");
-	int found = 0;
-
-	while (f && !found && fgets(line, sizeof(line), f))
-		found = sscanf(line, "%*s %255s", mnt) == 1 && strcmp(mnt, dir) == 0;
-	if (f)
-		fclose(f);
-	return found;
-}
-
 static int usage(const char *why, const char *arg)
 {
 	fprintf(stderr, "hvnode-agent: %s: %s\nusage: hvnode-agent [-c FILE] [--cmdline FILE] "
@@ -381,7 +458,7 @@ int main(int argc, char **argv)
 	a->env.root = "";
 	a->env.with_addresses = 1;
 	snprintf(a->paths.run_dir, sizeof(a->paths.run_dir), "/run/hvnode");
-	if (agent_mounted("/mnt/config"))
+	if (state_mounted("/mnt/config"))
 		snprintf(a->paths.persist_dir, sizeof(a->paths.persist_dir), "/mnt/config");
 	for (int i = 1; i < argc; i++) {
 		const char *arg = argv[i], *val = i + 1 < argc ? argv[i + 1] : NULL;

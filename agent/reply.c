@@ -177,8 +177,30 @@ out:
 	return rc;
 }
 
+/* "vms_generation": an integer 0..2^53-1 held exactly; missing or null means no change. */
+static int reply_generation(const cJSON *root, struct registration *next, char *err,
+			    size_t errlen)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(root, "vms_generation");
+
+	next->has_generation = 0;
+	if (!v || cJSON_IsNull(v))
+		return 0;
+	if (!cJSON_IsNumber(v) || !(v->valuedouble >= 0) ||
+	    v->valuedouble > (double)VMS_GENERATION_MAX ||
+	    (double)(long long)v->valuedouble != v->valuedouble) {
+		snprintf(err, errlen, "vms_generation: must be an integer from 0 to %lld",
+			 VMS_GENERATION_MAX);
+		return -1;
+	}
+	next->has_generation = 1;
+	next->vms_generation = (long long)v->valuedouble;
+	return 0;
+}
+
 /* reply_parse_heartbeat: the body of a 200 answer to a heartbeat. Updates OUT's interval and
- * keys only when the reply carries them and they are valid; nothing changes on error (-1). */
+ * keys only when the reply carries them and they are valid, and sets OUT->has_generation and
+ * vms_generation from "vms_generation"; nothing changes on error (-1). */
 int reply_parse_heartbeat(const char *body, size_t len, struct registration *out, char *err,
 			  size_t errlen)
 {
@@ -195,6 +217,8 @@ int reply_parse_heartbeat(const char *body, size_t len, struct registration *out
 		goto out;
 	keys = cJSON_GetObjectItemCaseSensitive(root, "ssh_authorized_keys");
 	if (keys && !cJSON_IsNull(keys) && reply_keys(keys, &next, err, errlen))
+		goto out;
+	if (reply_generation(root, &next, err, errlen))
 		goto out;
 	*out = next;
 	rc = 0;

@@ -242,3 +242,17 @@ int state_apply_keys(const struct agent_paths *paths, const char *keys)
 	}
 	return state_write_file(path, text, used, 0600, 0);
 }
+
+/* state_mounted: 1 when DIR is a mount point in /proc/mounts (the config partition, the pool). */
+int state_mounted(const char *dir)
+{
+	char line[512], mnt[256];
+	FILE *f = fopen("/proc/mounts", "re");
+	int found = 0;
+
+	while (f && !found && fgets(line, sizeof(line), f))
+		found = sscanf(line, "%*s %255s", mnt) == 1 && strcmp(mnt, dir) == 0;
+	if (f)
+		fclose(f);
+	return found;
+}

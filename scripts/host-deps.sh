@@ -40,6 +40,7 @@ build:xz-utils:unpacking the kernel source
 build:zstd:kernel compression
 test:clang:sanitizer unit tests and libFuzzer targets (vmm, agent)
 test:debootstrap:make fresh-check (a clean Debian 12 root)
+test:e2fsprogs:the storage pool test (mkfs.ext4)
 test:ipxe-qemu:network boot ROM for the PXE test
 test:libclang-rt-14-dev:libFuzzer and sanitizer runtimes for clang
 test:openssh-client:SSH login test against the node

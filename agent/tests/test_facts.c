@@ -107,6 +107,16 @@ static void test_heartbeat(const char *root)
 	CHECK(is_num(h, "memory_free_bytes", 1200000.0 * 1024));
 	CHECK(is_num(h, "memory_available_bytes", 1300000.0 * 1024));
 	CHECK(cJSON_IsArray(get(h, "vms")) && cJSON_GetArraySize(get(h, "vms")) == 0);
+	/* the pool is in the fake /proc/mounts, its directory under the fake root */
+	CHECK(cJSON_IsString(get(h, "storage_pool.path")) &&
+	      strcmp(get(h, "storage_pool.path")->valuestring, "/var/lib/hvnode/pool") == 0);
+	CHECK(cJSON_IsNumber(get(h, "storage_pool.size_bytes")) &&
+	      get(h, "storage_pool.size_bytes")->valuedouble > 0);
+	CHECK(cJSON_IsNumber(get(h, "storage_pool.free_bytes")));
+	cJSON_Delete(h);
+	env.root = "/nonexistent-hvnode-root";
+	h = facts_heartbeat(&env, &kvm);
+	CHECK(cJSON_IsNull(get(h, "storage_pool")));
 	cJSON_Delete(h);
 }
 

@@ -115,6 +115,28 @@ static void test_heartbeat_updates(void)
 	CHECK(strcmp(r.node_id, "n") == 0);
 }
 
+static int hb(const char *body, struct registration *r, char *err)
+{
+	return reply_parse_heartbeat(body, strlen(body), r, err, 200);
+}
+
+static void test_heartbeat_generation(void)
+{
+	struct registration r = { .interval_s = 5 };
+	char err[200];
+
+	CHECK(hb("{}", &r, err) == 0 && !r.has_generation);
+	CHECK(hb("{\"vms_generation\":12}", &r, err) == 0);
+	CHECK(r.has_generation && r.vms_generation == 12);
+	CHECK(hb("{\"vms_generation\":null}", &r, err) == 0);
+	CHECK(!r.has_generation);
+	CHECK(hb("{\"vms_generation\":-1}", &r, err) == -1);
+	CHECK(strstr(err, "vms_generation") != NULL);
+	CHECK(hb("{\"vms_generation\":1.5}", &r, err) == -1);
+	CHECK(hb("{\"vms_generation\":\"7\"}", &r, err) == -1);
+	CHECK(hb("{\"vms_generation\":9007199254740992}", &r, err) == -1);
+}
+
 static void test_reason(void)
 {
 	char buf[16];
@@ -135,6 +157,7 @@ int main(void)
 	test_long_values();
 	test_not_nul_terminated();
 	test_heartbeat_updates();
+	test_heartbeat_generation();
 	test_reason();
 	return check_done("reply");
 }

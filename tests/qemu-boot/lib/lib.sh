@@ -147,3 +147,43 @@ screen_cmd() {
 	done
 	echo "i=0; until true$cond; do i=\$((i+1)); [ \$i -lt 20 ] || exit 1; sleep 1; done"
 }
+
+# ---- VMs the test manager declares (160_vm_lifecycle, 170_vm_pool) ----------------------------
+GUEST_CMDLINE='console=ttyS0 panic=-1 quiet init_on_free=0 init_on_alloc=0 i8042.noaux i8042.nomux i8042.nopnp'
+
+# mgr ARGS...: the test manager's CLI (manager.py vm ... "$MANAGER_DIR" NODE ...).
+mgr() { python3 "$LIB/manager.py" "$@"; }
+
+# guest_images INIT: $WORK/guest.gz (busybox and INIT as /init, gzip cpio) and $WORK/disk.img
+# (4096 lines "HVPATTERNnnnnnnn"), what the test VMs boot and read.
+guest_images() {
+	rm -rf "$WORK/initramfs"
+	mkdir -p "$WORK/initramfs/bin" "$WORK/initramfs/proc" "$WORK/initramfs/sys" "$WORK/initramfs/dev"
+	cp "$BUSYBOX" "$WORK/initramfs/bin/busybox"
+	cp "$1" "$WORK/initramfs/init"
+	chmod 755 "$WORK/initramfs/init" "$WORK/initramfs/bin/busybox"
+	(cd "$WORK/initramfs" && find . | LC_ALL=C sort | cpio --reproducible -o -H newc -R 0:0 2>/dev/null) |
+		gzip -n >"$WORK/guest.gz"
+	awk 'BEGIN { for (i = 0; i < 4096; i++) printf "HVPATTERN%07d\n", i }' >"$WORK/disk.img"
+}
+
+# vm_wait NODE NAME ARGS...: the node reports VM NAME as ARGS say (manager.py vm wait) within
+# 240 s (nested guests under TCG); the report goes to $WORK/wait.json. Ends the test otherwise,
+# with the VM's console and VMM log.
+vm_wait() {
+	node=$1 name=$2
+	shift 2
+	mgr vm wait "$MANAGER_DIR" "$node" "$name" --timeout 240 "$@" >"$WORK/wait.json" || {
+		echo "  FAIL: VM $name never reported $*"
+		node_sh "tail -n 20 /run/hvnode/vms/$name/console.log /run/hvnode/vms/$name/vmm.log" | sed 's/^/    /'
+		exit 1
+	}
+}
+
+# guest_marker NAME TEXT [COUNT]: waits (in the node, 55 s) for COUNT lines TEXT in VM NAME's
+# console log; shows the guest's markers when they do not come.
+guest_marker() {
+	check "$1: $2${3:+ ($3 times)}" "i=0; until [ \$(grep -c '$2' /run/hvnode/vms/$1/console.log 2>/dev/null) -ge ${3:-1} ]; do \
+		i=\$((i+1)); [ \$i -lt 55 ] || exit 1; sleep 1; done" ||
+		{ node_sh "grep HVGUEST /run/hvnode/vms/$1/console.log" | sed 's/^/    /'; return 1; }
+}

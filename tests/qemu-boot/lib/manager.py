@@ -2,25 +2,44 @@
 """hvnode test manager: the reference server for the hvnode-agent protocol (agent/PROTOCOL.md).
 
 Test-only. There is no authentication beyond the join token and the per-node credentials, and
-the node records live in an sqlite file in the run directory. Python standard library plus the
-`openssl` CLI (for the certificates).
+the node records and their desired VMs live in an sqlite file in the run directory
+(DIR/nodes.sqlite). Python standard library plus the `openssl` CLI (for the certificates).
 
   manager.py serve DIR [--port N] [--listen ADDR] [--token T] [--mode MODE] [--interval S]
                        [--ssh-key PUBKEYFILE]... [--retry-after S]
-      Serves /api/v1 over HTTPS until SIGTERM/SIGINT. On first use of DIR it makes an EC P-256
+      Serves HTTPS until SIGTERM/SIGINT. On first use of DIR it makes an EC P-256
       CA (ca.key, ca.pem) and a server certificate signed by it (server.key, server.pem) naming
       10.0.2.2 (the host as QEMU user networking shows it), 127.0.0.1 and localhost; later runs
       with the same DIR reuse them, so a node keeps trusting a restarted manager. Writes the SPKI
       pin to DIR/pin, the bound port to DIR/port, the mode to DIR/mode, and prints one line:
         manager: listening on https://ADDR:PORT pin sha256//... mode MODE
+      Endpoints (any other path 404, any other method 405 with an Allow header):
+        POST /api/v1/nodes                       register (bearer: the join token)
+        POST /api/v1/nodes/{node_id}/heartbeat   heartbeat (bearer: the node's credential); the
+                                                 reply carries the node's vms_generation
+        GET  /api/v1/nodes/{node_id}/vms         {"vms_generation": G, "vms": [SPEC, ...]}, the
+                                                 node's desired VMs in creation order (bearer:
+                                                 the node's credential; 404/401 as heartbeat)
+        GET  /images/NAME                        the file DIR/images/NAME (application/octet-
+                                                 stream; no authentication: the node checks the
+                                                 sha256). NAME: [A-Za-z0-9._-]{1,128}, not
+                                                 starting with '.', a regular file (not a
+                                                 symlink); else 404.
+      GET endpoints answer HEAD too. `vm create` fills DIR/images/ (files named by their
+      sha256). If DIR/images/NAME.truncate exists, GET /images/NAME announces the full
+      Content-Length, sends the first half of the bytes and closes the connection (a broken
+      download). Every change to a node's VM list (the `vm` commands below) adds 1 to its
+      vms_generation; the heartbeat reply carries it, so the node fetches the list.
       Every request is appended to DIR/requests.jsonl (method, path, status sent, Authorization,
       mode, body); every connection and TLS failure to DIR/connections.jsonl. DIR/mode is read
       again on every connection and request, so a test switches behaviour with
-      `echo garbage > DIR/mode`. Modes:
-        normal       register 201, heartbeat 200
+      `echo garbage > DIR/mode`. Modes (for register, heartbeat and vms; /images ignores them
+      all but hang-tls, which acts before any request):
+        normal       register 201, heartbeat 200, vms 200
         pending      register 202 {"reason"} with Retry-After (after the token check)
         error        500                      deny  403
-        forget       heartbeat 401 and the node record is dropped; DIR/mode goes back to normal
+        forget       heartbeat 401 and the node record (and its VMs) dropped; DIR/mode goes
+                     back to normal
         garbage      201/200 with 4096 bytes of non-JSON
         wrong-types  201/200 with fields of the wrong types
         huge         201/200 with a 10 MiB body
@@ -33,6 +52,35 @@ the node records live in an sqlite file in the run directory. Python standard li
 
   manager.py nodes DIR
       Prints the node records as a JSON array.
+
+  manager.py vm COMMAND DIR NODE ...
+      The desired VMs of a node. NODE is a node_id or a system uuid; an unknown NODE or VM
+      NAME (or a NAME that exists, for create) is exit 2 with a message. NAME is the key these
+      commands use; the node knows a VM by its spec's "name" (the same unless --set changed it).
+      Specs are not checked here: refusing a bad spec is the node's job.
+    vm create DIR NODE NAME --kernel FILE [--initrd FILE] [--cmdline S] [--vcpus N]
+              [--memory-mib N] [--disk SPEC]... [--restart always|on-failure|never]
+              [--state running|stopped] [--uuid U] [--base-url URL] [--set JSON]
+        Adds a VM (vcpus 1, memory_mib 128, state running and a random uuid unless given) and
+        prints its spec. Each FILE is copied to DIR/images/SHA256 and becomes {"url":
+        BASE/images/SHA256, "sha256", "size_bytes"}; BASE is https://10.0.2.2:PORT (DIR/port)
+        unless --base-url. --disk image=FILE[,readonly][,persistent] or
+        size=BYTES[,readonly][,persistent]. --set: a JSON object merged last into the spec (top
+        level), to inject bad values.
+    vm start|stop DIR NODE NAME     sets state running|stopped; prints the spec
+    vm set DIR NODE NAME JSON       merges the JSON object into the spec (top level); prints it
+    vm delete DIR NODE NAME
+    vm list DIR NODE
+        Prints a JSON array of {"name", "spec", "reported"}: each desired VM with the entry of
+        the same name in the node's last heartbeat "vms" (or null), then each reported VM that
+        matches none with "spec": null.
+    vm wait DIR NODE [NAME] [--state S] [--restarts N] [--error RE] [--absent] [--converged]
+            [--timeout S]
+        Polls until the node's last heartbeat reports VM NAME with state S, restarts N, an error
+        matching RE (re.search), or NAME not at all (--absent), and with --converged a
+        "vms_generation" equal to the node's current one. Prints the reported VM (the whole
+        heartbeat body without NAME or with --absent), exit 0; on timeout (default 60 s) says
+        on stderr what it last saw, exit 1. Tests wait on this instead of sleeping.
 """
 import argparse
 import base64
@@ -47,6 +95,7 @@ import signal
 import socketserver
 import sqlite3
 import ssl
+import stat
 import subprocess
 import sys
 import tempfile
@@ -56,11 +105,20 @@ from contextlib import contextmanager
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urlsplit
+from uuid import uuid4
 
 MODES = ("normal", "pending", "error", "deny", "forget", "garbage", "wrong-types", "huge",
          "slow", "hang-tls")
 REGISTER_PATH = "/api/v1/nodes"
 HEARTBEAT_PATH = re.compile(r"^/api/v1/nodes/([^/]+)/heartbeat$")
+VMS_PATH = re.compile(r"^/api/v1/nodes/([^/]+)/vms$")
+IMAGE_PATH = re.compile(r"^/images/([^/]*)$")
+ROUTES = (("register", re.compile("^" + re.escape(REGISTER_PATH) + "$")),
+          ("heartbeat", HEARTBEAT_PATH), ("vms", VMS_PATH), ("image", IMAGE_PATH))
+METHODS = {"register": ("POST",), "heartbeat": ("POST",), "vms": ("GET", "HEAD"),
+           "image": ("GET", "HEAD")}
+IMAGE_NAME = re.compile(r"[A-Za-z0-9._-]{1,128}")  # fullmatch; a leading '.' is refused too
+CHUNK = 65536
 MAX_BODY = 1 << 20
 HUGE_BYTES = 10 << 20
 HOLD_S = 120
@@ -68,6 +126,7 @@ GARBAGE = random.Random(4).randbytes(4096)  # not UTF-8, so never JSON
 WRONG_TYPES = {
     "register": {"node_id": 42, "credential": ["x"], "heartbeat_interval_s": "soon"},
     "heartbeat": {"heartbeat_interval_s": -5, "ssh_authorized_keys": "not-a-list"},
+    "vms": {"vms_generation": "soon", "vms": {}},
 }
 # mbedTLS 2.28 (the agent's TLS) matches the URL host against dNSName entries only, even for
 # an IP address, so the IPs are listed as DNS names too; OpenSSL clients use the IP entries.
@@ -155,22 +214,34 @@ def spki_pin(cert):
 # --- node records ------------------------------------------------------------------------
 
 class NodeDB:
-    SCHEMA = """CREATE TABLE IF NOT EXISTS nodes (
+    """The node records and each node's desired VMs; shared by serve and the CLI commands."""
+    SCHEMA = ("""CREATE TABLE IF NOT EXISTS nodes (
         uuid TEXT PRIMARY KEY, node_id TEXT UNIQUE NOT NULL, credential TEXT NOT NULL,
         registered INTEGER NOT NULL DEFAULT 0, heartbeats INTEGER NOT NULL DEFAULT 0,
-        facts TEXT, last_heartbeat TEXT)"""
+        facts TEXT, last_heartbeat TEXT, vms_generation INTEGER NOT NULL DEFAULT 0)""",
+              """CREATE TABLE IF NOT EXISTS vms (
+        node_id TEXT NOT NULL, name TEXT NOT NULL, position INTEGER NOT NULL, spec TEXT NOT NULL,
+        PRIMARY KEY (node_id, name))""")
 
     def __init__(self, path):
         self.path = path
         self.lock = threading.Lock()
-        with self.db() as db:
-            db.execute(self.SCHEMA)
+        with self.db(write=True) as db:
+            for statement in self.SCHEMA:
+                db.execute(statement)
+            columns = [row[1] for row in db.execute("PRAGMA table_info(nodes)")]
+            if "vms_generation" not in columns:  # a DB from before VMs
+                db.execute("ALTER TABLE nodes ADD COLUMN "
+                           "vms_generation INTEGER NOT NULL DEFAULT 0")
 
     @contextmanager
-    def db(self):
+    def db(self, write=False):
+        """A connection inside one transaction. write=True takes the write lock up front, so a
+        read-modify-write is atomic against the other processes (CLI commands beside serve)."""
         conn = sqlite3.connect(self.path, timeout=10)
         try:
             with conn, self.lock:
+                conn.execute("BEGIN IMMEDIATE" if write else "BEGIN")
                 yield conn
         finally:
             conn.close()
@@ -178,7 +249,7 @@ class NodeDB:
     def register(self, uuid, facts):
         """Same uuid, same node_id; a fresh credential every time."""
         credential = secrets.token_urlsafe(32)
-        with self.db() as db:
+        with self.db(write=True) as db:
             row = db.execute("SELECT node_id FROM nodes WHERE uuid = ?", (uuid,)).fetchone()
             node_id = row[0] if row else secrets.token_hex(8)
             db.execute("""INSERT INTO nodes (uuid, node_id, credential, registered, facts)
@@ -194,21 +265,90 @@ class NodeDB:
         return row[0] if row else None
 
     def heartbeat(self, node_id, body):
-        with self.db() as db:
+        """Records the heartbeat; the node's vms_generation, None if the node is gone."""
+        with self.db(write=True) as db:
             db.execute("UPDATE nodes SET heartbeats = heartbeats + 1, last_heartbeat = ? "
                        "WHERE node_id = ?", (json.dumps(body), node_id))
+            row = db.execute("SELECT vms_generation FROM nodes WHERE node_id = ?",
+                             (node_id,)).fetchone()
+        return row[0] if row else None
 
     def forget(self, node_id):
-        with self.db() as db:
+        with self.db(write=True) as db:
+            db.execute("DELETE FROM vms WHERE node_id = ?", (node_id,))
             return db.execute("DELETE FROM nodes WHERE node_id = ?", (node_id,)).rowcount
 
     def records(self):
+        keys = ("node_id", "uuid", "registered", "heartbeats", "facts", "last_heartbeat",
+                "vms_generation")
         with self.db() as db:
-            rows = db.execute("SELECT node_id, uuid, registered, heartbeats, facts, "
-                              "last_heartbeat FROM nodes ORDER BY rowid").fetchall()
-        keys = ("node_id", "uuid", "registered", "heartbeats", "facts", "last_heartbeat")
+            rows = db.execute(f"SELECT {', '.join(keys)} FROM nodes ORDER BY rowid").fetchall()
         return [{k: json.loads(v) if k in ("facts", "last_heartbeat") and v else v
                  for k, v in zip(keys, row)} for row in rows]
+
+    def node(self, ref):
+        """The node whose node_id or system uuid is REF, as {node_id, uuid, vms_generation,
+        last_heartbeat (parsed)}; None if there is none."""
+        keys = ("node_id", "uuid", "vms_generation", "last_heartbeat")
+        with self.db() as db:
+            row = db.execute(f"SELECT {', '.join(keys)} FROM nodes WHERE node_id = ? OR uuid = ?",
+                             (ref, ref.lower())).fetchone()
+        if row is None:
+            return None
+        record = dict(zip(keys, row))
+        record["last_heartbeat"] = json.loads(row[3]) if row[3] else None
+        return record
+
+    def vms(self, node_id):
+        """(vms_generation, [(name, spec), ...] in creation order) read together; None for an
+        unknown node."""
+        with self.db() as db:
+            row = db.execute("SELECT vms_generation FROM nodes WHERE node_id = ?",
+                             (node_id,)).fetchone()
+            rows = db.execute("SELECT name, spec FROM vms WHERE node_id = ? ORDER BY position",
+                              (node_id,)).fetchall()
+        return (row[0], [(name, json.loads(spec)) for name, spec in rows]) if row else None
+
+    @staticmethod
+    def bump(db, node_id):
+        """Every change to a node's VM list: its vms_generation + 1, in the same transaction."""
+        db.execute("UPDATE nodes SET vms_generation = vms_generation + 1 WHERE node_id = ?",
+                   (node_id,))
+
+    def vm_create(self, node_id, name, spec):
+        """Appends VM NAME to the node's list; False if the node already has one by that name."""
+        with self.db(write=True) as db:
+            if db.execute("SELECT 1 FROM vms WHERE node_id = ? AND name = ?",
+                          (node_id, name)).fetchone():
+                return False
+            db.execute("INSERT INTO vms (node_id, name, position, spec) "
+                       "SELECT ?, ?, COALESCE(MAX(position), -1) + 1, ? FROM vms WHERE node_id = ?",
+                       (node_id, name, json.dumps(spec), node_id))
+            self.bump(db, node_id)
+        return True
+
+    def vm_update(self, node_id, name, changes):
+        """Merges the dict CHANGES into VM NAME's spec (top level); the new spec, or None if the
+        node has no such VM."""
+        with self.db(write=True) as db:
+            row = db.execute("SELECT spec FROM vms WHERE node_id = ? AND name = ?",
+                             (node_id, name)).fetchone()
+            if row is None:
+                return None
+            spec = {**json.loads(row[0]), **changes}
+            db.execute("UPDATE vms SET spec = ? WHERE node_id = ? AND name = ?",
+                       (json.dumps(spec), node_id, name))
+            self.bump(db, node_id)
+        return spec
+
+    def vm_delete(self, node_id, name):
+        """Removes VM NAME; False if the node has no such VM."""
+        with self.db(write=True) as db:
+            if not db.execute("DELETE FROM vms WHERE node_id = ? AND name = ?",
+                              (node_id, name)).rowcount:
+                return False
+            self.bump(db, node_id)
+        return True
 
 
 # --- HTTP --------------------------------------------------------------------------------
@@ -222,6 +362,27 @@ def parse_body(raw):
         return value, value
     except ValueError:
         return None, {"_raw": raw.decode("utf-8", "replace")[:2000]}
+
+
+def find_endpoint(path):
+    """(endpoint name, its path argument or None), or (None, None) for an unknown path."""
+    for name, pattern in ROUTES:
+        match = pattern.match(path)
+        if match:
+            return name, match.group(1) if pattern.groups else None
+    return None, None
+
+
+def open_regular(path):
+    """PATH opened for reading if it is a regular file (not a symlink, FIFO, ...), else None."""
+    try:  # O_NONBLOCK: opening a FIFO does not wait for a writer
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    except OSError:
+        return None
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        return None
+    return os.fdopen(fd, "rb")
 
 
 def bearer(headers):
@@ -284,9 +445,9 @@ class Handler(BaseHTTPRequestHandler):
             "status": getattr(self, "status_sent", None), "mode": self.mode, "body": self.body_log,
             "auth": headers.get("Authorization") if headers else None})
 
-    def start_reply(self, status, length, headers=()):
+    def start_reply(self, status, length, headers=(), content_type="application/json"):
         self.send_response(status)
-        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(length))
         for name, value in headers:
             self.send_header(name, value)
@@ -307,6 +468,8 @@ class Handler(BaseHTTPRequestHandler):
         prefix, chunk = b'{"node_id": "', b"a" * 65536
         self.close_connection = True
         self.start_reply(status, len(prefix) + HUGE_BYTES)
+        if self.command == "HEAD":
+            return
         self.wfile.write(prefix)
         for _ in range(HUGE_BYTES // len(chunk)):
             self.wfile.write(chunk)
@@ -327,21 +490,25 @@ class Handler(BaseHTTPRequestHandler):
         if not self.read_body():
             return
         path = urlsplit(self.path).path
-        heartbeat = HEARTBEAT_PATH.match(path)
-        if path != REGISTER_PATH and not heartbeat:
+        endpoint, arg = find_endpoint(path)
+        if endpoint is None:
             return self.reply(404, {"error": f"no such endpoint: {path}"})
-        if self.command != "POST":
-            return self.reply(405, {"error": "only POST is allowed here"}, [("Allow", "POST")])
-        endpoint = "heartbeat" if heartbeat else "register"
+        allowed = METHODS[endpoint]
+        if self.command not in allowed:
+            verb = "is" if len(allowed) == 1 else "are"
+            return self.reply(405, {"error": f"only {' and '.join(allowed)} {verb} allowed here"},
+                              [("Allow", ", ".join(allowed))])
+        if endpoint == "image":  # no fault modes: only the per-file .truncate rule
+            return self.image(arg)
         if self.fault(endpoint):
             return
-        if heartbeat:
-            return self.heartbeat(heartbeat.group(1))
-        return self.register()
+        if endpoint == "register":
+            return self.register()
+        return getattr(self, endpoint)(arg)
 
     def fault(self, endpoint):
         """Answers for the fault modes; False lets the request through."""
-        mode, ok = self.mode, 200 if endpoint == "heartbeat" else 201
+        mode, ok = self.mode, 201 if endpoint == "register" else 200
         if mode == "error":
             self.reply(500, {"error": "test manager: induced failure"})
         elif mode == "deny":
@@ -388,14 +555,59 @@ class Handler(BaseHTTPRequestHandler):
             self.server.set_mode("normal")
             note(f"mode forget: dropped node {node_id} ({dropped} record); mode reset to normal")
             return self.reply(401, {"error": "unknown node or credential"})
-        credential = db.credential(node_id)
-        if credential is None:
+        if not self.authorized(node_id):
+            return
+        generation = db.heartbeat(node_id, self.body_log)
+        if generation is None:
             return self.reply(404, {"error": f"unknown node {node_id}"})
+        self.reply(200, {"heartbeat_interval_s": self.server.cfg.interval,
+                         "vms_generation": generation})
+
+    def authorized(self, node_id):
+        """The bearer is NODE_ID's credential; else answers 404 (unknown node) or 401."""
+        credential = self.server.db.credential(node_id)
+        if credential is None:
+            self.reply(404, {"error": f"unknown node {node_id}"})
+            return False
         token = bearer(self.headers)
         if token is None or not hmac.compare_digest(token, credential.encode()):
-            return self.reply(401, {"error": "unknown node or credential"})
-        db.heartbeat(node_id, self.body_log)
-        self.reply(200, {"heartbeat_interval_s": self.server.cfg.interval})
+            self.reply(401, {"error": "unknown node or credential"})
+            return False
+        return True
+
+    def vms(self, node_id):
+        """The node's desired VMs: {"vms_generation": G, "vms": [SPEC, ...]}."""
+        if not self.authorized(node_id):
+            return
+        found = self.server.db.vms(node_id)
+        if found is None:  # forgotten since the credential check
+            return self.reply(404, {"error": f"unknown node {node_id}"})
+        generation, rows = found
+        self.reply(200, {"vms_generation": generation, "vms": [spec for _, spec in rows]})
+
+    def image(self, name):
+        """Streams DIR/images/NAME. With NAME.truncate beside it, a GET gets the full
+        Content-Length but only the first half of the bytes, then the connection closes."""
+        path = os.path.join(self.server.dir, "images", name)
+        f = open_regular(path) if IMAGE_NAME.fullmatch(name) and name[0] != "." else None
+        if f is None:
+            return self.reply(404, {"error": f"no such image: {name}"})
+        with f:
+            size = os.fstat(f.fileno()).st_size
+            left = size
+            if self.command == "GET" and os.path.exists(path + ".truncate"):
+                left, self.close_connection = size // 2, True
+                note(f"image {name}: {path}.truncate exists, sending {left} of {size} bytes")
+            self.start_reply(200, size, content_type="application/octet-stream")
+            if self.command == "HEAD":
+                return
+            while left > 0:
+                chunk = f.read(min(CHUNK, left))
+                if not chunk:  # the file shrank: the promised length cannot be kept
+                    self.close_connection = True
+                    break
+                self.wfile.write(chunk)
+                left -= len(chunk)
 
 
 class Manager(ThreadingHTTPServer):
@@ -466,7 +678,7 @@ def tls_context(key, pem):
 
 def cmd_serve(args):
     args.dir = os.path.abspath(args.dir)
-    os.makedirs(args.dir, exist_ok=True)
+    os.makedirs(os.path.join(args.dir, "images"), exist_ok=True)
     key, pem = ensure_pki(args.dir)
     pin = spki_pin(pem)
     args.ssh_keys = read_ssh_keys(args.ssh_key)
@@ -536,6 +748,280 @@ def cmd_nodes(args):
     return 0
 
 
+# --- vm commands ---------------------------------------------------------------------------
+
+def usage_error(message):
+    note(message)
+    raise SystemExit(2)
+
+
+def open_node(args):
+    """(NodeDB of DIR, the record of NODE), or exit 2."""
+    path = os.path.join(args.dir, "nodes.sqlite")
+    if not os.path.exists(path):
+        usage_error(f"no node records in {args.dir} (no {path})")
+    db = NodeDB(path)
+    record = db.node(args.node)
+    if record is None:
+        usage_error(f"no node {args.node!r} in {args.dir}: neither a node_id nor a system uuid")
+    return db, record
+
+
+def json_object(text, what):
+    try:
+        value = json.loads(text)
+    except ValueError as e:
+        usage_error(f"{what}: not JSON: {e}")
+    if not isinstance(value, dict):
+        usage_error(f"{what}: not a JSON object")
+    return value
+
+
+def base_url(args):
+    """--base-url, else https://10.0.2.2:PORT with the port serve wrote to DIR/port."""
+    if args.base_url:
+        return args.base_url.rstrip("/")
+    try:
+        with open(os.path.join(args.dir, "port")) as f:
+            port = f.read().strip()
+    except FileNotFoundError:
+        usage_error(f"no {args.dir}/port (serve has not run there): give --base-url")
+    return f"https://10.0.2.2:{port}"
+
+
+def store_image(args, path):
+    """Copies PATH to DIR/images/SHA256 (streamed); the spec's IMAGE object for it."""
+    images = os.path.join(args.dir, "images")
+    os.makedirs(images, exist_ok=True)
+    try:
+        src = open(path, "rb")
+    except OSError as e:
+        usage_error(f"cannot read {path}: {e}")
+    digest, size = hashlib.sha256(), 0
+    fd, tmp = tempfile.mkstemp(dir=images, prefix=".tmp-")  # a leading '.' is never served
+    try:
+        with src, os.fdopen(fd, "wb") as out:
+            for chunk in iter(lambda: src.read(CHUNK), b""):
+                digest.update(chunk)
+                size += len(chunk)
+                out.write(chunk)
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, os.path.join(images, digest.hexdigest()))
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+    sha = digest.hexdigest()
+    return {"url": f"{base_url(args)}/images/{sha}", "sha256": sha, "size_bytes": size}
+
+
+def parse_disk(args, text):
+    """--disk image=FILE[,readonly][,persistent] or size=BYTES[,readonly][,persistent]."""
+    first, *flags = text.split(",")
+    key, sep, value = first.partition("=")
+    unknown = [f for f in flags if f not in ("readonly", "persistent")]
+    if not sep or key not in ("image", "size") or unknown:
+        usage_error(f"--disk {text!r}: want image=FILE or size=BYTES, then ,readonly ,persistent")
+    if key == "image":
+        disk = {"image": store_image(args, value)}
+    else:
+        try:
+            disk = {"size_bytes": int(value)}
+        except ValueError:
+            usage_error(f"--disk {text!r}: size is not an integer")
+    disk.update(readonly="readonly" in flags, persistent="persistent" in flags)
+    return disk
+
+
+def print_json(value):
+    print(json.dumps(value, indent=2))
+
+
+def cmd_vm_create(args):
+    db, record = open_node(args)
+    extra = json_object(args.set, "--set") if args.set is not None else {}
+    spec = {"name": args.name, "uuid": str(uuid4()) if args.uuid is None else args.uuid, "state": args.state,
+            "vcpus": args.vcpus, "memory_mib": args.memory_mib,
+            "kernel": store_image(args, args.kernel)}
+    if args.initrd is not None:
+        spec["initrd"] = store_image(args, args.initrd)
+    if args.cmdline is not None:
+        spec["cmdline"] = args.cmdline
+    if args.disk:
+        spec["disks"] = [parse_disk(args, d) for d in args.disk]
+    if args.restart is not None:
+        spec["restart"] = args.restart
+    spec.update(extra)
+    if not db.vm_create(record["node_id"], args.name, spec):
+        usage_error(f"node {record['node_id']} already has a VM {args.name!r}")
+    print_json(spec)
+    return 0
+
+
+def update_vm(args, changes):
+    db, record = open_node(args)
+    spec = db.vm_update(record["node_id"], args.name, changes)
+    if spec is None:
+        usage_error(f"node {record['node_id']} has no VM {args.name!r}")
+    print_json(spec)
+    return 0
+
+
+def cmd_vm_start(args):
+    return update_vm(args, {"state": "running"})
+
+
+def cmd_vm_stop(args):
+    return update_vm(args, {"state": "stopped"})
+
+
+def cmd_vm_set(args):
+    return update_vm(args, json_object(args.json, "JSON"))
+
+
+def cmd_vm_delete(args):
+    db, record = open_node(args)
+    if not db.vm_delete(record["node_id"], args.name):
+        usage_error(f"node {record['node_id']} has no VM {args.name!r}")
+    return 0
+
+
+def reported_vms(heartbeat):
+    """The VM objects in a heartbeat body's "vms" ([] when there is no such list)."""
+    vms = heartbeat.get("vms") if isinstance(heartbeat, dict) else None
+    return [vm for vm in vms if isinstance(vm, dict)] if isinstance(vms, list) else []
+
+
+def cmd_vm_list(args):
+    db, record = open_node(args)
+    _, rows = db.vms(record["node_id"])
+    reported = reported_vms(record["last_heartbeat"])
+    listed, matched = [], set()
+    for name, spec in rows:
+        key = spec.get("name")  # the name the node knows it by
+        found = next((i for i, vm in enumerate(reported) if i not in matched
+                      and isinstance(key, str) and vm.get("name") == key), None)
+        if found is not None:
+            matched.add(found)
+        listed.append({"name": name, "spec": spec,
+                       "reported": None if found is None else reported[found]})
+    listed += [{"name": vm.get("name"), "spec": None, "reported": vm}
+               for i, vm in enumerate(reported) if i not in matched]
+    print_json(listed)
+    return 0
+
+
+def same_int(value, wanted):
+    return isinstance(value, int) and not isinstance(value, bool) and value == wanted
+
+
+def vm_wait_match(record, args):
+    """What vm wait prints once the node's last heartbeat meets every condition, else None."""
+    body = record["last_heartbeat"] if record else None
+    if not isinstance(body, dict):
+        return None
+    if args.converged and not same_int(body.get("vms_generation"), record["vms_generation"]):
+        return None
+    if args.name is None:
+        return body
+    vm = next((vm for vm in reported_vms(body) if vm.get("name") == args.name), None)
+    if args.absent:
+        return body if vm is None else None
+    error = vm.get("error") if vm else None
+    if (vm is None or (args.state is not None and vm.get("state") != args.state)
+            or (args.restarts is not None and not same_int(vm.get("restarts"), args.restarts))
+            or (args.error is not None
+                and not (isinstance(error, str) and re.search(args.error, error)))):
+        return None
+    return vm
+
+
+def cmd_vm_wait(args):
+    conditions = {k: getattr(args, k) for k in ("state", "restarts", "error")
+                  if getattr(args, k) is not None}
+    if args.name is None and (conditions or args.absent):
+        usage_error("vm wait: --state, --restarts, --error and --absent need a NAME")
+    if args.absent and conditions:
+        usage_error("vm wait: --absent goes with no --state, --restarts or --error")
+    db, record = open_node(args)
+    deadline = time.monotonic() + args.timeout
+    while True:
+        found = vm_wait_match(record, args)
+        if found is not None:
+            print_json(found)
+            return 0
+        if time.monotonic() >= deadline:
+            break
+        time.sleep(0.2)
+        record = db.node(args.node)  # follows a node that registered again by its uuid
+    wanted = {**({"name": args.name} if args.name else {}), **conditions,
+              **({"absent": True} if args.absent else {}),
+              **({"converged": True} if args.converged else {})}
+    body = record["last_heartbeat"] if record else None
+    if record is None:
+        seen = "the node is gone"
+    elif body is None:
+        seen = "no heartbeat yet"
+    else:
+        generation = body.get("vms_generation") if isinstance(body, dict) else None
+        seen = (f"last heartbeat vms_generation {json.dumps(generation)} (the manager's: "
+                f"{record['vms_generation']}), vms {json.dumps(reported_vms(body))}")
+    print(f"manager: vm wait: node {args.node} did not report {json.dumps(wanted)} within "
+          f"{args.timeout:g} s; {seen}", file=sys.stderr)
+    return 1
+
+
+VM_COMMANDS = {"create": cmd_vm_create, "start": cmd_vm_start, "stop": cmd_vm_stop,
+               "set": cmd_vm_set, "delete": cmd_vm_delete, "list": cmd_vm_list,
+               "wait": cmd_vm_wait}
+
+
+def cmd_vm(args):
+    return VM_COMMANDS[args.vm_command](args)
+
+
+def add_vm_parser(sub):
+    """manager.py vm COMMAND DIR NODE ...: the desired VMs of a node."""
+    v = sub.add_parser("vm", help="edit and watch a node's desired VMs")
+    vsub = v.add_subparsers(dest="vm_command", required=True)
+
+    def command(name, help, named=True):
+        c = vsub.add_parser(name, help=help)
+        c.add_argument("dir")
+        c.add_argument("node", help="node_id or system uuid")
+        if named:
+            c.add_argument("name")
+        return c
+
+    c = command("create", "add a VM (prints its spec)")
+    c.add_argument("--kernel", required=True, metavar="FILE")
+    c.add_argument("--initrd", metavar="FILE")
+    c.add_argument("--cmdline")
+    c.add_argument("--vcpus", type=int, default=1)
+    c.add_argument("--memory-mib", type=int, default=128)
+    c.add_argument("--disk", action="append", metavar="SPEC",
+                   help="image=FILE[,readonly][,persistent] or size=BYTES[,readonly][,persistent]")
+    c.add_argument("--restart", choices=("always", "on-failure", "never"))
+    c.add_argument("--state", choices=("running", "stopped"), default="running")
+    c.add_argument("--uuid", help="default: a random uuid")
+    c.add_argument("--base-url", help="default: https://10.0.2.2:PORT (DIR/port)")
+    c.add_argument("--set", metavar="JSON", help="a JSON object merged last into the spec")
+    command("start", "set state running")
+    command("stop", "set state stopped")
+    command("delete", "remove a VM")
+    command("set", "merge a JSON object into a VM's spec").add_argument("json")
+    command("list", "desired VMs beside what the node reported", named=False)
+    w = command("wait", "wait for the node's heartbeat to report a VM state", named=False)
+    w.add_argument("name", nargs="?")
+    w.add_argument("--state")
+    w.add_argument("--restarts", type=int)
+    w.add_argument("--error", metavar="RE", help="regular expression (re.search)")
+    w.add_argument("--absent", action="store_true", help="NAME is not reported")
+    w.add_argument("--converged", action="store_true",
+                   help="the heartbeat's vms_generation is the node's current one")
+    w.add_argument("--timeout", type=float, default=60)
+
+
 def parse_args(argv):
     p = argparse.ArgumentParser(description="hvnode test manager (test-only)")
     sub = p.add_subparsers(dest="command", required=True)
@@ -558,12 +1044,14 @@ def parse_args(argv):
     w.add_argument("--timeout", type=float, default=60)
     n = sub.add_parser("nodes", help="print the node records")
     n.add_argument("dir")
+    add_vm_parser(sub)
     return p.parse_args(argv)
 
 
 def main(argv):
     args = parse_args(argv)
-    return {"serve": cmd_serve, "wait": cmd_wait, "nodes": cmd_nodes}[args.command](args)
+    return {"serve": cmd_serve, "wait": cmd_wait, "nodes": cmd_nodes,
+            "vm": cmd_vm}[args.command](args)
 
 
 if __name__ == "__main__":
