@@ -26,7 +26,7 @@ pct() {
 	sort -n "$2" | awk -v p="$1" '{ v[NR] = $1 } END { i = int((p * NR + 99) / 100); if (i < 1) i = 1; print v[i] }'
 }
 
-rm -rf "$WORK/initramfs" "$WORK/results"
+rm -rf "$WORK/initramfs" "$WORK/results" "$MANAGER_DIR"
 mkdir -p "$WORK/initramfs/bin" "$WORK/initramfs/proc" "$WORK/results"
 cp "$BUSYBOX" "$WORK/initramfs/bin/busybox"
 cat >"$WORK/initramfs/init" <<'INIT'
@@ -48,8 +48,12 @@ wait_console 'hvnode-agent: registered as node ' 120
 declare_vm() {
 	t0=$(now_ms)
 	mgr vm create "$MANAGER_DIR" "$UUID" "$1" --kernel "$IMG/pxe/vmlinuz" --initrd "$WORK/guest.gz" \
-		--memory-mib 64 --cmdline "$GUEST_CMDLINE" >/dev/null
-	node_sh "until grep -q 'HVBENCH: init reached' /run/hvnode/vms/$1/console.log 2>/dev/null; do sleep 0.05; done" >/dev/null
+		--memory-mib 128 --cmdline "$GUEST_CMDLINE" >/dev/null
+	node_sh "i=0; until grep -q 'HVBENCH: init reached' /run/hvnode/vms/$1/console.log 2>/dev/null; do \
+		i=\$((i+1)); [ \$i -lt 1000 ] || exit 1; sleep 0.05; done" >/dev/null || {
+		node_sh "tail -n 30 /run/hvnode/vms/$1/console.log /run/hvnode/vms/$1/vmm.log" >&2
+		exit 1
+	}
 	echo $(($(now_ms) - t0))
 }
 remove_vm() {
@@ -67,7 +71,7 @@ node_sh "mkdir -p /tmp/p && cp /run/hvnode/images/$(sha256sum <"$IMG/pxe/vmlinuz
 	cp /run/hvnode/images/$(sha256sum <"$WORK/guest.gz" | cut -d' ' -f1) /tmp/p/i" >/dev/null
 for i in $(seq 1 "$RUNS"); do
 	node_sh "rm -f /tmp/p/log; s=\$(cut -d' ' -f1 /proc/uptime); \
-		(hvnode-vmm --kernel /tmp/p/k --initrd /tmp/p/i --mem 64M --cmdline '$GUEST_CMDLINE' --console file:/tmp/p/log \
+		(hvnode-vmm --kernel /tmp/p/k --initrd /tmp/p/i --mem 128M --cmdline '$GUEST_CMDLINE' --console file:/tmp/p/log \
 		--api-socket /tmp/p/api </dev/null >/dev/null 2>&1 &); \
 		until grep -q 'HVBENCH: init reached' /tmp/p/log 2>/dev/null; do sleep 0.05; done; \
 		e=\$(cut -d' ' -f1 /proc/uptime); hvnode-vmm --api-call /tmp/p/api 'shutdown force' >/dev/null; \
@@ -78,14 +82,14 @@ done
 t0=$(now_ms)
 for v in q1 q2 q3 q4; do
 	mgr vm create "$MANAGER_DIR" "$UUID" $v --kernel "$IMG/pxe/vmlinuz" --initrd "$WORK/guest.gz" \
-		--memory-mib 64 --cmdline "$GUEST_CMDLINE" >/dev/null
+		--memory-mib 128 --cmdline "$GUEST_CMDLINE" >/dev/null
 done
 node_sh "for v in q1 q2 q3 q4; do until grep -q 'HVBENCH: init reached' /run/hvnode/vms/\$v/console.log 2>/dev/null; do sleep 0.05; done; done" >/dev/null
 four_ms=$(($(now_ms) - t0))
 rss=$(node_sh "for p in hvnode-supervisor hvnode-agent; do sed -n 's/^VmRSS:[[:space:]]*\([0-9]*\) kB/\1/p' /proc/\$(pidof \$p)/status; done" | tr -d '\r' | tr '\n' ' ')
-size=$(node_sh "stat -c %s /usr/sbin/hvnode-supervisor" | tr -d '\r\n')
+size=$(node_sh "wc -c </usr/sbin/hvnode-supervisor" | tr -d ' \r\n')
 
-echo "[bench] VM lifecycle, node under QEMU TCG (-cpu max, 2 vCPUs), nested guests of 64 MiB, heartbeat 2 s"
+echo "[bench] VM lifecycle, node under QEMU TCG (-cpu max, 2 vCPUs), nested guests of 128 MiB, heartbeat 2 s"
 printf '  %-58s %s\n' "vm create -> guest init marker, images downloaded (ms)" "$first"
 printf '  %-58s p50 %s  p90 %s  (%s runs)\n' "vm create -> guest init marker, images cached (ms)" \
 	"$(pct 50 "$WORK/results/cached.txt")" "$(pct 90 "$WORK/results/cached.txt")" "$RUNS"
