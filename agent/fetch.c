@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -230,6 +231,7 @@ static int disk_decompress(const char *busybox, const char *applet, int src, int
 
 		signal(SIGXFSZ, SIG_DFL);
 		signal(SIGPIPE, SIG_DFL);
+		prctl(PR_SET_PDEATHSIG, SIGKILL); /* dies with the fetcher */
 		if (dup2(src, 0) < 0 || dup2(dst, 1) < 0 || setrlimit(RLIMIT_FSIZE, &lim) < 0)
 			_exit(127);
 		execve(busybox, argv, envp);

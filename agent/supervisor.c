@@ -35,6 +35,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
@@ -187,10 +188,38 @@ static void disk_dir(const struct sup *s, const struct vm *vm, char *out, size_t
 	snprintf(out, outlen, "%s/vms/%s", s->store, vm->spec.name);
 }
 
+static void disk_meta(const struct vm *vm, const struct vm_disk *d, char *out, size_t outlen);
+
+/* The file name (without extension) of disk I: diskI for a non-persistent disk. A persistent
+ * disk is named by what it is, so it keeps its data when the disks before it change:
+ * p<FNV-1a of its meta>-<how many earlier disks of the spec have the same meta>. */
+static void disk_name(const struct vm *vm, int i, char *out, size_t outlen)
+{
+	char meta[200], other[200];
+	uint64_t h = 1469598103934665603ull;
+	int n = 0;
+
+	if (!vm->spec.disks[i].persistent) {
+		snprintf(out, outlen, "disk%d", i);
+		return;
+	}
+	disk_meta(vm, &vm->spec.disks[i], meta, sizeof(meta));
+	for (const char *p = meta; *p; p++)
+		h = (h ^ (unsigned char)*p) * 1099511628211ull;
+	for (int j = 0; j < i; j++) {
+		disk_meta(vm, &vm->spec.disks[j], other, sizeof(other));
+		n += vm->spec.disks[j].persistent && !strcmp(meta, other);
+	}
+	snprintf(out, outlen, "p%016llx-%d", (unsigned long long)h, n);
+}
+
 static void disk_path(const struct sup *s, const struct vm *vm, int i, const char *ext,
 		      char *out, size_t outlen)
 {
-	snprintf(out, outlen, "%s/vms/%s/disk%d.%s", s->store, vm->spec.name, i, ext);
+	char name[40];
+
+	disk_name(vm, i, name, sizeof(name));
+	snprintf(out, outlen, "%s/vms/%s/%.24s.%.4s", s->store, vm->spec.name, name, ext);
 }
 
 static void cgroup_of(const struct sup *s, const char *name, char *out, size_t outlen)
@@ -224,6 +253,10 @@ static void remove_volatile_disks(const char *dir)
 
 	while (d && (e = readdir(d))) {
 		n = strlen(e->d_name);
+		if (n > 4 && !strcmp(e->d_name + n - 4, ".tmp")) {
+			unlinkat(dirfd(d), e->d_name, 0); /* a copy cut short */
+			continue;
+		}
 		if (n < 5 || n > 250 || strcmp(e->d_name + n - 4, ".img"))
 			continue;
 		snprintf(meta, sizeof(meta), "%.*s.meta", (int)(n - 4), e->d_name);
@@ -659,6 +692,27 @@ static uint64_t dir_bytes(const char *dir)
 	return total;
 }
 
+/* Bytes in the disk directories of every VM but VM (apparent sizes: a sparse disk may fill up,
+ * persistent disks of stopped VMs included). */
+static uint64_t other_disks_bytes(const struct sup *s, const struct vm *vm)
+{
+	char path[CONFIG_PATH_MAX + 16], sub[CONFIG_PATH_MAX * 2 + 32];
+	uint64_t total = 0;
+	struct dirent *e;
+	DIR *d;
+
+	snprintf(path, sizeof(path), "%s/vms", s->store);
+	if (!(d = opendir(path)))
+		return 0;
+	while ((e = readdir(d)))
+		if (spec_valid_name(e->d_name) && strcmp(e->d_name, vm->spec.name)) {
+			snprintf(sub, sizeof(sub), "%s/%s", path, e->d_name);
+			total += dir_bytes(sub);
+		}
+	closedir(d);
+	return total;
+}
+
 static uint64_t image_missing(const struct sup *s, const struct vm_image *img)
 {
 	char path[CONFIG_PATH_MAX + 80];
@@ -691,16 +745,17 @@ static int vm_unsupported(struct sup *s, struct vm *vm)
 	if (statvfs(s->store, &fs) < 0)
 		return 0;
 	snprintf(cache, sizeof(cache), "%s/images", s->store);
-	committed = dir_bytes(cache);
-	for (int i = 0; i < VMS_MAX; i++)
-		if (s->vms[i].used && &s->vms[i] != vm && (s->vms[i].prepared || s->vms[i].fetcher > 0))
+	committed = dir_bytes(cache) + other_disks_bytes(s, vm);
+	for (int i = 0; i < VMS_MAX; i++) /* being prepared: their files may not be there yet */
+		if (s->vms[i].used && &s->vms[i] != vm && s->vms[i].fetcher > 0)
 			committed += vm_disk_bytes(&s->vms[i].spec);
 	need = vm_disk_bytes(&vm->spec) + image_missing(s, &vm->spec.kernel) +
 	       (vm->spec.has_initrd ? image_missing(s, &vm->spec.initrd) : 0);
 	for (int i = 0; i < vm->spec.n_disks; i++)
 		if (vm->spec.disks[i].has_image)
 			need += image_missing(s, &vm->spec.disks[i].image);
-	room = (uint64_t)fs.f_blocks * fs.f_frsize;
+	/* Without the blocks only root may use (ext4's reserve): the VMMs write as their uids. */
+	room = (uint64_t)(fs.f_blocks - (fs.f_bfree - fs.f_bavail)) * fs.f_frsize;
 	room = room > RUN_RESERVE ? room - RUN_RESERVE : 0;
 	if (committed + need > room) {
 		vm_error(vm, "disks and images: %llu MiB do not fit in the %llu MiB %s (%llu MiB in use)",
@@ -725,8 +780,8 @@ static uint64_t disk_room(const struct sup *s)
 }
 
 /* The child's work: images into the cache, then the VM's disks. Returns 0 or -1 with ERR. */
-/* What a persistent disk was made from, kept beside it as diskN.meta: a disk is reused only
- * for the same VM (uuid) and the same source. */
+/* What a persistent disk was made from, kept beside it as NAME.meta: a disk is reused only for
+ * the same VM (uuid) and the same source. */
 static void disk_meta(const struct vm *vm, const struct vm_disk *d, char *out, size_t outlen)
 {
 	if (d->has_image)
@@ -741,7 +796,7 @@ static void disk_meta(const struct vm *vm, const struct vm_disk *d, char *out, s
 static int prepare_disk(struct sup *s, const struct vm *vm, int i, char *err, size_t errlen)
 {
 	const struct vm_disk *d = &vm->spec.disks[i];
-	char disk[CONFIG_PATH_MAX + 64], meta_path[CONFIG_PATH_MAX + 64], image[CONFIG_PATH_MAX + 96];
+	char disk[CONFIG_PATH_MAX + 96], meta_path[CONFIG_PATH_MAX + 96], image[CONFIG_PATH_MAX + 96];
 	char meta[200], old[200] = "", why[VM_ERROR_MAX];
 	uid_t uid = s->uid_base + (unsigned)vm->slot;
 	size_t len = 0;
@@ -762,17 +817,42 @@ static int prepare_disk(struct sup *s, const struct vm *vm, int i, char *err, si
 	} else {
 		fd = open(disk, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
 		if (fd < 0 || ftruncate(fd, (off_t)d->size_bytes) < 0 || (s->pool[0] && fsync(fd) < 0))
-			return snprintf(err, errlen, "disks[%d]: unable to create disk%d.img: %.64s", i, i,
+			return snprintf(err, errlen, "disks[%d]: unable to create its file: %.64s", i,
 					strerror(errno)), -1;
 		close(fd);
 	}
 	if (d->persistent && state_write_file(meta_path, meta, strlen(meta), 0600, 1) < 0)
-		return snprintf(err, errlen, "disks[%d]: unable to write disk%d.meta", i, i), -1;
+		return snprintf(err, errlen, "disks[%d]: unable to write its .meta", i), -1;
 own:
 	if (chown(disk, uid, uid) < 0 || chmod(disk, 0600) < 0)
-		return snprintf(err, errlen, "disks[%d]: unable to give disk%d.img to uid %u: %.64s", i,
-				i, (unsigned)uid, strerror(errno)), -1;
+		return snprintf(err, errlen, "disks[%d]: unable to give its file to uid %u: %.64s", i,
+				(unsigned)uid, strerror(errno)), -1;
 	return 0;
+}
+
+/* Removes from DIR the disks VM's spec no longer has (the manager took them out of it). */
+static void remove_unclaimed_disks(const struct vm *vm, const char *dir)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	char name[40];
+
+	while (d && (e = readdir(d))) {
+		size_t n = strcspn(e->d_name, ".");
+		int claimed = 0;
+
+		if (e->d_name[0] == '.')
+			continue;
+		for (int i = 0; i < vm->spec.n_disks && !claimed; i++) {
+			disk_name(vm, i, name, sizeof(name));
+			claimed = strlen(name) == n && !strncmp(e->d_name, name, n) &&
+				  (!strcmp(e->d_name + n, ".img") || !strcmp(e->d_name + n, ".meta"));
+		}
+		if (!claimed)
+			unlinkat(dirfd(d), e->d_name, 0);
+	}
+	if (d)
+		closedir(d);
 }
 
 /* The child's work: images into the cache, then the VM's disks. Returns 0 or -1 with ERR. */
@@ -794,12 +874,8 @@ static int prepare(struct sup *s, const struct vm *vm, char *err, size_t errlen)
 	for (int i = 0; i < sp->n_disks; i++)
 		if (prepare_disk(s, vm, i, err, errlen))
 			return -1;
-	for (int i = sp->n_disks; i < VM_DISKS_MAX; i++) { /* disks the spec no longer has */
-		disk_path(s, vm, i, "img", path, sizeof(path));
-		unlink(path);
-		disk_path(s, vm, i, "meta", path, sizeof(path));
-		unlink(path);
-	}
+	disk_dir(s, vm, path, sizeof(path));
+	remove_unclaimed_disks(vm, path);
 	return 0;
 }
 
@@ -832,6 +908,9 @@ static void vm_start_fetch(struct sup *s, struct vm *vm)
 		close(p[0]);
 		setpgid(0, 0);
 		signal(SIGTERM, SIG_DFL);
+		/* Dies with the supervisor: a respawned one must not race it on the same files. */
+		if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() == 1)
+			_exit(1);
 		if (prepare(s, vm, err, sizeof(err)) == 0)
 			_exit(0);
 		if (write(p[1], err, strlen(err)) < 0)
@@ -945,7 +1024,7 @@ static void close_from(int first)
 static void vm_spawn(struct sup *s, struct vm *vm, double now)
 {
 	char kernel[CONFIG_PATH_MAX + 96], initrd[CONFIG_PATH_MAX + 96], api[CONFIG_PATH_MAX + 64];
-	char disks[VM_DISKS_MAX][CONFIG_PATH_MAX + 64], cpus[16], mem[24], user[32];
+	char disks[VM_DISKS_MAX][CONFIG_PATH_MAX + 96], cpus[16], mem[24], user[32];
 	char procs[CONFIG_PATH_MAX + 80], vmmlog[CONFIG_PATH_MAX + 64];
 	char *argv[64], *envp[] = { "PATH=/usr/sbin:/usr/bin:/sbin:/bin", NULL };
 	unsigned uid = s->uid_base + (unsigned)vm->slot;

@@ -187,5 +187,35 @@ wait "$sup_pid" 2>/dev/null || true
 sup_pid=
 [ -z "$(vmm_pid beta)" ] || fail "a VMM outlived the supervisor's SIGTERM"
 ok "SIGTERM to the supervisor ends its VMMs"
+
+# With a storage pool (a plain directory here): persistent disks are named by their source, so
+# one keeps its data when a disk before it leaves the spec; the one that left is deleted.
+POOL=$WORK/pool
+mkdir -p "$POOL"
+"$SUPERVISOR" --run-dir "$RUN" --cmdline "$WORK/cmdline" --pool "$POOL" --vmm "$FAKE" \
+	--cgroup-root "$CG" --busybox "$BUSYBOX" --stop-timeout-s 3 >"$WORK/supervisor-pool.log" 2>&1 &
+sup_pid=$!
+python3 "$LIB/console.py" wait "$WORK/supervisor-pool.log" "disks and images in $POOL \\(storage pool\\)" 10 ||
+	fail "the supervisor did not take the pool"
+mgr vm create "$M" "$node" pers --base-url "$base" --kernel "$WORK/kernel" \
+	--disk size=1048576,persistent --disk size=2097152,persistent >/dev/null
+vm_wait pers --state running
+b=$(find "$POOL/vms/pers" -name 'p*.img' -size 2048k)
+[ -n "$b" ] && [ -f "${b%.img}.meta" ] && [ "$(find "$POOL/vms/pers" -name 'p*.img' | wc -l)" = 2 ] ||
+	fail "two persistent disks with their .meta in the pool"
+printf 'HVKEEP-B' | dd of="$b" conv=notrunc 2>/dev/null
+b_head=$(head -c 4096 "$b" | sha256sum | cut -d' ' -f1)
+mgr vm set "$M" "$node" pers '{"disks": [{"size_bytes": 2097152, "persistent": true}]}' >/dev/null
+python3 "$LIB/console.py" wait "$RUN/vms/pers/console.log" "FAKEVM: pers disk ${b##*/} 2097152 $b_head" 30 ||
+	fail "the second persistent disk kept its data when the first left the spec"
+[ "$(find "$POOL/vms/pers" -type f -name 'p*' | wc -l)" = 2 ] || fail "the removed persistent disk was deleted"
+ok "pool: a persistent disk keeps its data when the disk before it leaves the spec; that one is deleted"
+mgr vm delete "$M" "$node" pers >/dev/null
+mgr vm wait "$M" "$node" pers --absent --timeout 30 >/dev/null || fail "pers still reported"
+[ ! -e "$POOL/vms/pers" ] || fail "pers's disks remain in the pool"
+ok "pool: a deleted VM's persistent disks go with it"
+kill "$sup_pid"
+wait "$sup_pid" 2>/dev/null || true
+sup_pid=
 kill -0 "$agent_pid" || fail "the agent exited"
 echo "  $n checks passed"

@@ -30,9 +30,9 @@ vm_wait "$UUID" keep --state running
 guest_marker keep "HVGUEST: keep vda pattern ok" || fail=1
 guest_marker keep "HVGUEST: keep wrote HVKEEP $TOKEN" || fail=1
 check "the guest's write is in the disk file on the pool" \
-	"dd if=/var/lib/hvnode/pool/vms/keep/disk1.img bs=64 count=1 2>/dev/null | grep -q 'HVKEEP $TOKEN'" || fail=1
+	"dd if=\$(ls /var/lib/hvnode/pool/vms/keep/p*-0.img) bs=64 count=1 2>/dev/null | grep -q 'HVKEEP $TOKEN'" || fail=1
 check "the disks and the image cache are on the pool; the persistent disk has its meta" \
-	"ls /var/lib/hvnode/pool/vms/keep/disk1.img /var/lib/hvnode/pool/vms/keep/disk1.meta && \
+	"ls /var/lib/hvnode/pool/vms/keep/disk0.img /var/lib/hvnode/pool/vms/keep/p*-0.img /var/lib/hvnode/pool/vms/keep/p*-0.meta && \
 	[ \$(ls /var/lib/hvnode/pool/images | wc -l) = 3 ] && [ ! -e /var/lib/hvnode/pool/vms/keep/disk0.meta ]" || fail=1
 mgr vm wait "$MANAGER_DIR" "$UUID" --converged --timeout 60 >"$WORK/hb.json" || fail=1
 python3 - "$WORK/hb.json" <<'PY' && echo "  ok: the heartbeat reports the pool's size and free bytes" || { echo "  FAIL: storage_pool in the heartbeat"; fail=1; }
