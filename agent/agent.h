@@ -105,7 +105,7 @@ void state_drop_identity(const struct agent_paths *paths);
 int state_write_status(const struct agent_paths *paths, const char *state, const char *manager,
 		       const char *node_id, long last_heartbeat, const char *last_error);
 int state_apply_keys(const struct agent_paths *paths, const char *keys);
-int state_mounted(const char *dir);
+int state_mounted(const char *root, const char *dir);
 
 /* spec.c: the desired VM list (agent/PROTOCOL.md "VMs"), untrusted: the agent checks the
  * envelope, the supervisor each VM spec on its own. */
@@ -164,6 +164,7 @@ struct node_limits {
 	unsigned cpus;             /* online CPUs */
 	uint64_t memory_mib;       /* MemTotal in MiB */
 };
+int json_integer(const cJSON *v, double min, double max, unsigned long long *out);
 int spec_valid_name(const char *s);
 int spec_parse(const cJSON *item, const struct node_limits *lim, struct vm_spec *out, char *err,
 	       size_t errlen);

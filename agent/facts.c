@@ -351,20 +351,13 @@ cJSON *facts_kvm_json(const struct kvm_state *kvm)
 #define POOL_DIR "/var/lib/hvnode/pool"
 static cJSON *facts_pool(const struct facts_env *env)
 {
-	char path[FACT_MAX], line[512], mnt[256];
+	char path[FACT_MAX];
 	struct statvfs fs;
-	int mounted = 0;
 	cJSON *obj;
-	FILE *f;
 
-	snprintf(path, sizeof(path), "%s/proc/mounts", env->root);
-	f = fopen(path, "re");
-	while (f && !mounted && fgets(line, sizeof(line), f))
-		mounted = sscanf(line, "%*s %255s", mnt) == 1 && strcmp(mnt, POOL_DIR) == 0;
-	if (f)
-		fclose(f);
 	snprintf(path, sizeof(path), "%s%s", env->root, POOL_DIR);
-	if (!mounted || statvfs(path, &fs) < 0 || !(obj = cJSON_CreateObject()))
+	if (!state_mounted(env->root, POOL_DIR) || statvfs(path, &fs) < 0 ||
+	    !(obj = cJSON_CreateObject()))
 		return cJSON_CreateNull();
 	cJSON_AddStringToObject(obj, "path", POOL_DIR);
 	cJSON_AddNumberToObject(obj, "size_bytes", (double)fs.f_blocks * (double)fs.f_frsize);

@@ -246,6 +246,21 @@ static void agent_register(struct agent *a)
 	a->manager = (a->manager + 1) % a->cfg.n_managers; /* the next manager, in turn */
 }
 
+/* After an exchange with the node's credential (RC from http_exchange): a 401 or 404 means the
+ * manager forgot the node or the credential, so the identity is dropped and the agent registers
+ * again (PROTOCOL.md "Heartbeat"). Returns 1 then, else 0. */
+static int agent_forgotten(struct agent *a, int rc)
+{
+	if (rc || (a->res.status != 401 && a->res.status != 404))
+		return 0;
+	agent_log("%s no longer knows node %s (HTTP %ld): registering again",
+		  a->cfg.managers[a->manager], a->id.node_id, a->res.status);
+	state_drop_identity(&a->paths);
+	a->registered = 0;
+	a->failures = a->attempt = 0;
+	return 1;
+}
+
 /* The heartbeat body: facts_heartbeat plus the supervisor's report (RUN/vms.actual). */
 static cJSON *agent_heartbeat_body(struct agent *a)
 {
@@ -283,13 +298,8 @@ static int agent_fetch_vms(struct agent *a, long long announced)
 	res->body = body;
 	res->cap = VMS_LIST_MAX;
 	rc = http_exchange(&a->cfg, endpoint, a->id.credential, NULL, res);
-	if (rc == 0 && (res->status == 401 || res->status == 404)) {
-		agent_log("%s no longer knows node %s (HTTP %ld): registering again",
-			  a->cfg.managers[a->manager], a->id.node_id, res->status);
-		state_drop_identity(&a->paths);
-		a->registered = 0;
+	if (agent_forgotten(a, rc))
 		return -1;
-	}
 	if (rc || res->status != 200) {
 		agent_describe(a, rc);
 		agent_log("fetching the VM list (generation %lld) failed: %s", announced, a->last_error);
@@ -331,14 +341,8 @@ static void agent_heartbeat(struct agent *a)
 	probe_kvm(&a->kvm);
 	snprintf(endpoint, sizeof(endpoint), "%s/api/v1/nodes/%s/heartbeat", url, a->id.node_id);
 	rc = agent_post(a, endpoint, a->id.credential, agent_heartbeat_body(a), "heartbeat");
-	if (rc == 0 && (a->res.status == 401 || a->res.status == 404)) {
-		agent_log("%s no longer knows node %s (HTTP %ld): registering again", url,
-			  a->id.node_id, a->res.status);
-		state_drop_identity(&a->paths);
-		a->registered = 0;
-		a->failures = a->attempt = 0;
+	if (agent_forgotten(a, rc))
 		return;
-	}
 	if (rc || a->res.status != 200) {
 		agent_describe(a, rc);
 		agent_fail(a, "heartbeat to", "registered");
@@ -458,7 +462,7 @@ int main(int argc, char **argv)
 	a->env.root = "";
 	a->env.with_addresses = 1;
 	snprintf(a->paths.run_dir, sizeof(a->paths.run_dir), "/run/hvnode");
-	if (state_mounted("/mnt/config"))
+	if (state_mounted("", "/mnt/config"))
 		snprintf(a->paths.persist_dir, sizeof(a->paths.persist_dir), "/mnt/config");
 	for (int i = 1; i < argc; i++) {
 		const char *arg = argv[i], *val = i + 1 < argc ? argv[i + 1] : NULL;

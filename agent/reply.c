@@ -182,19 +182,18 @@ static int reply_generation(const cJSON *root, struct registration *next, char *
 			    size_t errlen)
 {
 	const cJSON *v = cJSON_GetObjectItemCaseSensitive(root, "vms_generation");
+	unsigned long long gen;
 
 	next->has_generation = 0;
 	if (!v || cJSON_IsNull(v))
 		return 0;
-	if (!cJSON_IsNumber(v) || !(v->valuedouble >= 0) ||
-	    v->valuedouble > (double)VMS_GENERATION_MAX ||
-	    (double)(long long)v->valuedouble != v->valuedouble) {
+	if (json_integer(v, 0, (double)VMS_GENERATION_MAX, &gen)) {
 		snprintf(err, errlen, "vms_generation: must be an integer from 0 to %lld",
 			 VMS_GENERATION_MAX);
 		return -1;
 	}
 	next->has_generation = 1;
-	next->vms_generation = (long long)v->valuedouble;
+	next->vms_generation = (long long)gen;
 	return 0;
 }
 

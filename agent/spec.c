@@ -51,8 +51,9 @@ static int spec_uuid(const char *s, char out[VM_UUID_MAX])
 	return 0;
 }
 
-/* An integer in [MIN, MAX] held exactly by a JSON number. */
-static int spec_integer(const cJSON *v, double min, double max, unsigned long long *out)
+/* json_integer: 0 when V is a JSON number holding exactly an integer in [MIN, MAX] (MIN >= 0,
+ * MAX <= 2^53), stored in OUT; -1 otherwise (missing, another type, a fraction, out of range). */
+int json_integer(const cJSON *v, double min, double max, unsigned long long *out)
 {
 	if (!cJSON_IsNumber(v) || v->valuedouble != v->valuedouble || v->valuedouble < min ||
 	    v->valuedouble > max || (double)(unsigned long long)v->valuedouble != v->valuedouble)
@@ -128,7 +129,7 @@ static int spec_image(const cJSON *v, const char *what, struct vm_image *out, ch
 		out->sha256[i] = (char)tolower((unsigned char)sha[i]);
 	}
 	out->sha256[64] = '\0';
-	if (spec_integer(spec_get(v, "size_bytes"), 1, (double)VM_IMAGE_MAX_BYTES, &size))
+	if (json_integer(spec_get(v, "size_bytes"), 1, (double)VM_IMAGE_MAX_BYTES, &size))
 		return spec_err(err, errlen, "%s.size_bytes: must be an integer from 1 to %llu", what,
 				VM_IMAGE_MAX_BYTES);
 	out->size_bytes = size;
@@ -151,7 +152,7 @@ static int spec_disk(const cJSON *v, int i, struct vm_disk *d, char *err, size_t
 		d->has_image = 1;
 		if (spec_image(image, what, &d->image, err, errlen))
 			return -1;
-	} else if (spec_integer(size, 1 << 20, (double)VM_IMAGE_MAX_BYTES, &n) || n % 512) {
+	} else if (json_integer(size, 1 << 20, (double)VM_IMAGE_MAX_BYTES, &n) || n % 512) {
 		return spec_err(err, errlen, "disks[%d].size_bytes: must be a multiple of 512 from "
 				"1 MiB to %llu bytes", i, VM_IMAGE_MAX_BYTES);
 	} else {
@@ -190,7 +191,7 @@ static int spec_nic(const cJSON *v, int i, struct vm_nic *n, char *err, size_t e
 
 	if (!cJSON_IsObject(v))
 		return spec_err(err, errlen, "nics[%d]: must be an object", i);
-	if (spec_get(v, "vlan") && spec_integer(spec_get(v, "vlan"), 0, 4094, &vlan))
+	if (spec_get(v, "vlan") && json_integer(spec_get(v, "vlan"), 0, 4094, &vlan))
 		return spec_err(err, errlen, "nics[%d].vlan: must be an integer from 0 to 4094", i);
 	n->vlan = (int)vlan;
 	if (mac && !cJSON_IsNull(mac)) {
@@ -227,12 +228,12 @@ static int spec_body(const cJSON *item, const struct node_limits *lim, struct vm
 	if (!cJSON_IsString(v) || (strcmp(v->valuestring, "running") && strcmp(v->valuestring, "stopped")))
 		return spec_err(err, errlen, "state: must be \"running\" or \"stopped\"");
 	out->running = !strcmp(v->valuestring, "running");
-	if (spec_integer(spec_get(item, "vcpus"), 1, VM_VCPUS_MAX, &n))
+	if (json_integer(spec_get(item, "vcpus"), 1, VM_VCPUS_MAX, &n))
 		return spec_err(err, errlen, "vcpus: must be an integer from 1 to %d", VM_VCPUS_MAX);
 	if (n > max_cpus)
 		return spec_err(err, errlen, "vcpus: %llu is more than the node's %u CPUs", n, lim->cpus);
 	out->vcpus = (unsigned)n;
-	if (spec_integer(spec_get(item, "memory_mib"), VM_MEMORY_MIN_MIB, VM_MEMORY_MAX_MIB, &n))
+	if (json_integer(spec_get(item, "memory_mib"), VM_MEMORY_MIN_MIB, VM_MEMORY_MAX_MIB, &n))
 		return spec_err(err, errlen, "memory_mib: must be an integer from %d to %d (MiB)",
 				VM_MEMORY_MIN_MIB, VM_MEMORY_MAX_MIB);
 	if (n > usable)
@@ -340,7 +341,7 @@ int vms_parse_list(const char *body, size_t len, long long *generation, cJSON **
 							 : "not a JSON object", VMS_LIST_MAX);
 		goto out;
 	}
-	if (spec_integer(spec_get(root, "vms_generation"), 0, (double)VMS_GENERATION_MAX, &gen)) {
+	if (json_integer(spec_get(root, "vms_generation"), 0, (double)VMS_GENERATION_MAX, &gen)) {
 		spec_err(err, errlen, "vms_generation: must be an integer from 0 to %lld",
 			 VMS_GENERATION_MAX);
 		goto out;
@@ -365,7 +366,7 @@ int vms_merge_actual(cJSON *heartbeat, const char *text, size_t len, char *err, 
 	cJSON *vms = cJSON_GetObjectItemCaseSensitive(root, "vms");
 	unsigned long long g;
 	int ok = cJSON_IsObject(root) && cJSON_IsArray(vms) &&
-		 (cJSON_IsNull(gen) || spec_integer(gen, 0, (double)VMS_GENERATION_MAX, &g) == 0);
+		 (cJSON_IsNull(gen) || json_integer(gen, 0, (double)VMS_GENERATION_MAX, &g) == 0);
 
 	cJSON_DeleteItemFromObjectCaseSensitive(heartbeat, "vms");
 	cJSON_DeleteItemFromObjectCaseSensitive(heartbeat, "vms_generation");

@@ -243,12 +243,16 @@ int state_apply_keys(const struct agent_paths *paths, const char *keys)
 	return state_write_file(path, text, used, 0600, 0);
 }
 
-/* state_mounted: 1 when DIR is a mount point in /proc/mounts (the config partition, the pool). */
-int state_mounted(const char *dir)
+/* state_mounted: 1 when DIR is a mount point in ROOT/proc/mounts (ROOT "" on the node; a fake
+ * root in the facts tests): the config partition, the storage pool. */
+int state_mounted(const char *root, const char *dir)
 {
 	char line[512], mnt[256];
-	FILE *f = fopen("/proc/mounts", "re");
+	FILE *f;
 	int found = 0;
+
+	snprintf(line, sizeof(line), "%s/proc/mounts", root);
+	f = fopen(line, "re");
 
 	while (f && !found && fgets(line, sizeof(line), f))
 		found = sscanf(line, "%*s %255s", mnt) == 1 && strcmp(mnt, dir) == 0;

@@ -227,17 +227,46 @@ static void cgroup_of(const struct sup *s, const char *name, char *out, size_t o
 	snprintf(out, outlen, "%s/hvnode-vms/%s", s->cgroup_root, name);
 }
 
-/* Removes DIR's files (one level) and DIR. */
-static void remove_dir(const char *dir)
+/* Unlinks each file of DIR (one level) for which DROP(DIR's fd, name, ARG) is 1. */
+static void remove_files(const char *dir, int (*drop)(int dfd, const char *name, const void *arg),
+			 const void *arg)
 {
 	DIR *d = opendir(dir);
 	struct dirent *e;
 
 	while (d && (e = readdir(d)))
-		if (strcmp(e->d_name, ".") && strcmp(e->d_name, ".."))
+		if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..") && drop(dirfd(d), e->d_name, arg))
 			unlinkat(dirfd(d), e->d_name, 0);
 	if (d)
 		closedir(d);
+}
+
+static int drop_any(int dfd, const char *name, const void *arg)
+{
+	(void)dfd, (void)name, (void)arg;
+	return 1;
+}
+
+/* A copy cut short (NAME.tmp), or a disk without a .meta beside it (not persistent). */
+static int drop_volatile(int dfd, const char *name, const void *arg)
+{
+	size_t n = strlen(name);
+	char meta[300];
+	struct stat st;
+
+	(void)arg;
+	if (n > 4 && !strcmp(name + n - 4, ".tmp"))
+		return 1;
+	if (n < 5 || n > 250 || strcmp(name + n - 4, ".img"))
+		return 0;
+	snprintf(meta, sizeof(meta), "%.*s.meta", (int)(n - 4), name);
+	return fstatat(dfd, meta, &st, 0) < 0;
+}
+
+/* Removes DIR's files (one level) and DIR. */
+static void remove_dir(const char *dir)
+{
+	remove_files(dir, drop_any, NULL);
 	rmdir(dir);
 }
 
@@ -245,27 +274,26 @@ static void remove_dir(const char *dir)
  * DIR itself when nothing is left. */
 static void remove_volatile_disks(const char *dir)
 {
+	remove_files(dir, drop_volatile, NULL);
+	rmdir(dir); /* fails while persistent disks remain */
+}
+
+/* Calls FN(path, name, ARG) for each entry of DIR named like a VM ([a-z0-9][a-z0-9-]{0,31}):
+ * the VMs' directories under RUN/vms and POOL/vms, their cgroups under hvnode-vms. */
+static void for_each_vm_dir(const char *dir, void (*fn)(const char *path, const char *name,
+							void *arg), void *arg)
+{
+	char sub[CONFIG_PATH_MAX * 2 + 40];
 	DIR *d = opendir(dir);
 	struct dirent *e;
-	char meta[300];
-	struct stat st;
-	size_t n;
 
-	while (d && (e = readdir(d))) {
-		n = strlen(e->d_name);
-		if (n > 4 && !strcmp(e->d_name + n - 4, ".tmp")) {
-			unlinkat(dirfd(d), e->d_name, 0); /* a copy cut short */
-			continue;
+	while (d && (e = readdir(d)))
+		if (spec_valid_name(e->d_name)) {
+			snprintf(sub, sizeof(sub), "%s/%s", dir, e->d_name);
+			fn(sub, e->d_name, arg);
 		}
-		if (n < 5 || n > 250 || strcmp(e->d_name + n - 4, ".img"))
-			continue;
-		snprintf(meta, sizeof(meta), "%.*s.meta", (int)(n - 4), e->d_name);
-		if (fstatat(dirfd(d), meta, &st, 0) < 0)
-			unlinkat(dirfd(d), e->d_name, 0);
-	}
 	if (d)
 		closedir(d);
-	rmdir(dir); /* fails while persistent disks remain */
 }
 
 /* Ends every process left in the cgroup DIR and removes it (cgroup.kill, Linux 5.14). */
@@ -459,23 +487,22 @@ static void sup_apply_entry(struct sup *s, const cJSON *item, int index, const c
 	vm->valid = 1;
 }
 
+static void drop_orphan(const char *path, const char *name, void *arg)
+{
+	if (vm_find(arg, name))
+		return;
+	sup_log("removing the disks of VM %s: no longer in the manager's list", name);
+	remove_dir(path);
+}
+
 /* Disks in the pool of VMs the applied list no longer names (left from before a reboot). */
 static void sup_drop_orphans(struct sup *s)
 {
-	char path[CONFIG_PATH_MAX + 16], sub[CONFIG_PATH_MAX * 2 + 32];
-	struct dirent *e;
-	DIR *d;
+	char path[CONFIG_PATH_MAX + 16];
 
 	snprintf(path, sizeof(path), "%s/vms", s->store);
-	if (!s->pool[0] || !(d = opendir(path)))
-		return;
-	while ((e = readdir(d)))
-		if (spec_valid_name(e->d_name) && !vm_find(s, e->d_name)) {
-			snprintf(sub, sizeof(sub), "%s/%s", path, e->d_name);
-			sup_log("removing the disks of VM %s: no longer in the manager's list", e->d_name);
-			remove_dir(sub);
-		}
-	closedir(d);
+	if (s->pool[0])
+		for_each_vm_dir(path, drop_orphan, s);
 }
 
 static void sup_load_desired(struct sup *s)
@@ -692,25 +719,29 @@ static uint64_t dir_bytes(const char *dir)
 	return total;
 }
 
+struct disk_sum {
+	const char *skip;          /* the VM whose disks are counted apart */
+	uint64_t total;
+};
+
+static void add_disk_dir(const char *path, const char *name, void *arg)
+{
+	struct disk_sum *sum = arg;
+
+	if (strcmp(name, sum->skip))
+		sum->total += dir_bytes(path);
+}
+
 /* Bytes in the disk directories of every VM but VM (apparent sizes: a sparse disk may fill up,
  * persistent disks of stopped VMs included). */
 static uint64_t other_disks_bytes(const struct sup *s, const struct vm *vm)
 {
-	char path[CONFIG_PATH_MAX + 16], sub[CONFIG_PATH_MAX * 2 + 32];
-	uint64_t total = 0;
-	struct dirent *e;
-	DIR *d;
+	struct disk_sum sum = { .skip = vm->spec.name };
+	char path[CONFIG_PATH_MAX + 16];
 
 	snprintf(path, sizeof(path), "%s/vms", s->store);
-	if (!(d = opendir(path)))
-		return 0;
-	while ((e = readdir(d)))
-		if (spec_valid_name(e->d_name) && strcmp(e->d_name, vm->spec.name)) {
-			snprintf(sub, sizeof(sub), "%s/%s", path, e->d_name);
-			total += dir_bytes(sub);
-		}
-	closedir(d);
-	return total;
+	for_each_vm_dir(path, add_disk_dir, &sum);
+	return sum.total;
 }
 
 static uint64_t image_missing(const struct sup *s, const struct vm_image *img)
@@ -779,7 +810,6 @@ static uint64_t disk_room(const struct sup *s)
 	return free_bytes > RUN_RESERVE ? free_bytes - RUN_RESERVE : 0;
 }
 
-/* The child's work: images into the cache, then the VM's disks. Returns 0 or -1 with ERR. */
 /* What a persistent disk was made from, kept beside it as NAME.meta: a disk is reused only for
  * the same VM (uuid) and the same source. */
 static void disk_meta(const struct vm *vm, const struct vm_disk *d, char *out, size_t outlen)
@@ -830,29 +860,21 @@ own:
 	return 0;
 }
 
-/* Removes from DIR the disks VM's spec no longer has (the manager took them out of it). */
-static void remove_unclaimed_disks(const struct vm *vm, const char *dir)
+/* A file of the VM's disk directory that none of its spec's disks names (NAME.img, NAME.meta). */
+static int drop_unclaimed(int dfd, const char *file, const void *arg)
 {
-	DIR *d = opendir(dir);
-	struct dirent *e;
+	const struct vm *vm = arg;
+	size_t n = strcspn(file, ".");
 	char name[40];
 
-	while (d && (e = readdir(d))) {
-		size_t n = strcspn(e->d_name, ".");
-		int claimed = 0;
-
-		if (e->d_name[0] == '.')
-			continue;
-		for (int i = 0; i < vm->spec.n_disks && !claimed; i++) {
-			disk_name(vm, i, name, sizeof(name));
-			claimed = strlen(name) == n && !strncmp(e->d_name, name, n) &&
-				  (!strcmp(e->d_name + n, ".img") || !strcmp(e->d_name + n, ".meta"));
-		}
-		if (!claimed)
-			unlinkat(dirfd(d), e->d_name, 0);
+	(void)dfd;
+	for (int i = 0; i < vm->spec.n_disks; i++) {
+		disk_name(vm, i, name, sizeof(name));
+		if (strlen(name) == n && !strncmp(file, name, n) &&
+		    (!strcmp(file + n, ".img") || !strcmp(file + n, ".meta")))
+			return 0;
 	}
-	if (d)
-		closedir(d);
+	return file[0] != '.';
 }
 
 /* The child's work: images into the cache, then the VM's disks. Returns 0 or -1 with ERR. */
@@ -875,7 +897,7 @@ static int prepare(struct sup *s, const struct vm *vm, char *err, size_t errlen)
 		if (prepare_disk(s, vm, i, err, errlen))
 			return -1;
 	disk_dir(s, vm, path, sizeof(path));
-	remove_unclaimed_disks(vm, path);
+	remove_files(path, drop_unclaimed, vm); /* the disks the manager took out of the spec */
 	return 0;
 }
 
@@ -931,24 +953,24 @@ static void vm_start_fetch(struct sup *s, struct vm *vm)
 	sup_log("vm %s: fetching images and preparing %d disk(s)", vm->spec.name, vm->spec.n_disks);
 }
 
+/* A partial download (.part-SHA256-PID), of the fetcher whose "-PID" is ARG (any when NULL). */
+static int drop_partial(int dfd, const char *name, const void *arg)
+{
+	const char *suffix = arg;
+	size_t n = strlen(name), k = suffix ? strlen(suffix) : 0;
+
+	(void)dfd;
+	return !strncmp(name, ".part-", 6) && n > k && !strcmp(name + n - k, suffix ? suffix : "");
+}
+
 /* Deletes what a fetcher that did not succeed left: its partial downloads and the disks. */
 static void fetch_cleanup(struct sup *s, struct vm *vm, pid_t pid)
 {
 	char path[CONFIG_PATH_MAX + 64], suffix[32];
-	struct dirent *e;
-	DIR *d;
-	size_t n, k;
 
 	snprintf(path, sizeof(path), "%s/images", s->store);
 	snprintf(suffix, sizeof(suffix), "-%ld", (long)pid);
-	k = strlen(suffix);
-	if ((d = opendir(path))) {
-		while ((e = readdir(d)))
-			if (!strncmp(e->d_name, ".part-", 6) && (n = strlen(e->d_name)) > k &&
-			    !strcmp(e->d_name + n - k, suffix))
-				unlinkat(dirfd(d), e->d_name, 0);
-		closedir(d);
-	}
+	remove_files(path, drop_partial, suffix);
 	disk_dir(s, vm, path, sizeof(path));
 	remove_volatile_disks(path);
 }
@@ -1289,57 +1311,50 @@ static void sup_limits(struct sup *s)
 		s->limits.memory_mib = strtoull(p + 9, NULL, 10) >> 10;
 }
 
+static void end_left_vm(const char *path, const char *name, void *arg)
+{
+	(void)arg;
+	sup_log("ending VM %s left by an earlier supervisor", name);
+	cgroup_remove(path);
+}
+
+static void remove_vm_dir(const char *path, const char *name, void *arg)
+{
+	(void)name, (void)arg;
+	remove_dir(path);
+}
+
+static void remove_vm_volatile(const char *path, const char *name, void *arg)
+{
+	(void)name, (void)arg;
+	remove_volatile_disks(path);
+}
+
 /* A clean slate: VMMs a previous supervisor left are ended, their directories removed; in
  * the pool only persistent disks stay (until their VM leaves the manager's list). */
 static int sup_prepare_dirs(struct sup *s)
 {
-	char path[CONFIG_PATH_MAX + 64], sub[CONFIG_PATH_MAX * 2 + 128];
-	const char *const dirs[] = { s->run, s->store };
-	struct dirent *e;
-	DIR *d;
+	static const char *const subdirs[] = { "", "/images", "/vms" };
+	const char *const tops[] = { s->run, s->store };
+	char path[CONFIG_PATH_MAX + 64];
 
-	for (int i = 0; i < 6; i++) {
-		snprintf(path, sizeof(path), "%s%s", dirs[i / 3], (const char *[]){ "", "/images", "/vms" }[i % 3]);
-		if (mkdir(path, i % 3 ? 0700 : 0755) < 0 && errno != EEXIST) {
-			sup_log("unable to create %s: %s", path, strerror(errno));
-			return -1;
+	for (int t = 0; t < 2; t++)
+		for (int i = 0; i < 3; i++) {
+			snprintf(path, sizeof(path), "%s%s", tops[t], subdirs[i]);
+			if (mkdir(path, i ? 0700 : 0755) < 0 && errno != EEXIST) {
+				sup_log("unable to create %s: %s", path, strerror(errno));
+				return -1;
+			}
 		}
-	}
 	snprintf(path, sizeof(path), "%s/hvnode-vms", s->cgroup_root);
-	if ((d = opendir(path))) {
-		while ((e = readdir(d)))
-			if (e->d_type == DT_DIR && spec_valid_name(e->d_name)) {
-				snprintf(sub, sizeof(sub), "%s/%s", path, e->d_name);
-				sup_log("ending VM %s left by an earlier supervisor", e->d_name);
-				cgroup_remove(sub);
-			}
-		closedir(d);
-	}
+	for_each_vm_dir(path, end_left_vm, NULL);
 	snprintf(path, sizeof(path), "%s/vms", s->run);
-	if ((d = opendir(path))) {
-		while ((e = readdir(d)))
-			if (spec_valid_name(e->d_name)) {
-				snprintf(sub, sizeof(sub), "%s/%s", path, e->d_name);
-				remove_dir(sub);
-			}
-		closedir(d);
-	}
+	for_each_vm_dir(path, remove_vm_dir, NULL);
 	snprintf(path, sizeof(path), "%s/vms", s->store);
-	if (s->pool[0] && (d = opendir(path))) {
-		while ((e = readdir(d)))
-			if (spec_valid_name(e->d_name)) {
-				snprintf(sub, sizeof(sub), "%s/%s", path, e->d_name);
-				remove_volatile_disks(sub);
-			}
-		closedir(d);
-	}
+	if (s->pool[0])
+		for_each_vm_dir(path, remove_vm_volatile, NULL);
 	snprintf(path, sizeof(path), "%s/images", s->store);
-	if ((d = opendir(path))) {
-		while ((e = readdir(d)))
-			if (!strncmp(e->d_name, ".part-", 6))
-				unlinkat(dirfd(d), e->d_name, 0);
-		closedir(d);
-	}
+	remove_files(path, drop_partial, NULL);
 	/* Controllers for the VM groups: in the root's subtree, then in hvnode-vms'. */
 	snprintf(path, sizeof(path), "%s/cgroup.subtree_control", s->cgroup_root);
 	if (write_text(path, "+cpu +memory +pids") < 0)
@@ -1491,9 +1506,9 @@ int main(int argc, char **argv)
 	snprintf(s->busybox, sizeof(s->busybox), "/bin/busybox");
 	s->uid_base = 20000;
 	s->stop_timeout_s = 40;
-	if (state_mounted("/mnt/config"))
+	if (state_mounted("", "/mnt/config"))
 		snprintf(s->persist, sizeof(s->persist), "/mnt/config");
-	if (state_mounted("/var/lib/hvnode/pool"))
+	if (state_mounted("", "/var/lib/hvnode/pool"))
 		snprintf(s->pool, sizeof(s->pool), "/var/lib/hvnode/pool");
 	for (int i = 1; i < argc; i++) {
 		const char *arg = argv[i], *val = i + 1 < argc ? argv[i + 1] : NULL;

@@ -4,7 +4,6 @@ set -eu
 : "${BUSYBOX:?BUSYBOX must point to the static busybox binary}"
 HERE=$(cd "$(dirname "$0")" && pwd)
 trap qemu_stop EXIT
-GUEST_CMDLINE='console=ttyS0 panic=-1 quiet init_on_free=0 init_on_alloc=0 i8042.noaux i8042.nomux i8042.nopnp'
 GUEST_IP=10.0.2.200/24
 
 # Host side: guest initramfs (busybox + init), a read-only disk with a known pattern, an empty

@@ -22,12 +22,7 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 trap qemu_stop EXIT
 MARKER='HVBENCH: init reached'
 MEM_MIB=256
-CMDLINE='console=ttyS0 panic=-1 quiet init_on_free=0 init_on_alloc=0 i8042.noaux i8042.nomux i8042.nopnp'
-
-# pct P FILE: the P-th percentile (nearest rank) of the numbers in FILE.
-pct() {
-	sort -n "$2" | awk -v p="$1" '{ v[NR] = $1 } END { i = int((p * NR + 99) / 100); if (i < 1) i = 1; print v[i] }'
-}
+CMDLINE=$GUEST_CMDLINE
 
 rm -rf "$WORK/initramfs" "$WORK/carry" "$WORK/results"
 mkdir -p "$WORK/initramfs/bin" "$WORK/initramfs/proc" "$WORK/carry" "$WORK/results"

@@ -22,10 +22,6 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 trap stop_all EXIT
 UUID=9e1f2a3b-4c5d-4e6f-8a7b-9c0d1e2f3a4b
 now_ms() { date +%s%3N; }
-pct() {
-	sort -n "$2" | awk -v p="$1" '{ v[NR] = $1 } END { i = int((p * NR + 99) / 100); if (i < 1) i = 1; print v[i] }'
-}
-
 rm -rf "$WORK/initramfs" "$WORK/results" "$MANAGER_DIR"
 mkdir -p "$WORK/initramfs/bin" "$WORK/initramfs/proc" "$WORK/results"
 cp "$BUSYBOX" "$WORK/initramfs/bin/busybox"

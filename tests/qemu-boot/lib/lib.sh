@@ -96,6 +96,11 @@ new_ssh_key() {
 	awk '{ print $1 ":" $2 }' "$1.pub"
 }
 
+# pct P FILE: the P-th percentile (nearest rank) of the numbers in FILE (bench figures).
+pct() {
+	sort -n "$2" | awk -v p="$1" '{ v[NR] = $1 } END { i = int((p * NR + 99) / 100); if (i < 1) i = 1; print v[i] }'
+}
+
 # ---- the test manager (lib/manager.py) --------------------------------------------------------
 MANAGER_DIR="$WORK/manager"
 MANAGER_PID=
@@ -148,7 +153,7 @@ screen_cmd() {
 	echo "i=0; until true$cond; do i=\$((i+1)); [ \$i -lt 20 ] || exit 1; sleep 1; done"
 }
 
-# ---- VMs the test manager declares (160_vm_lifecycle, 170_vm_pool) ----------------------------
+# ---- nested guests: the cmdline every test guest boots with; VMs the test manager declares ---
 GUEST_CMDLINE='console=ttyS0 panic=-1 quiet init_on_free=0 init_on_alloc=0 i8042.noaux i8042.nomux i8042.nopnp'
 
 # mgr ARGS...: the test manager's CLI (manager.py vm ... "$MANAGER_DIR" NODE ...).
