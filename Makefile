@@ -300,7 +300,7 @@ test: images $(TEST_DEPS)
 		$(MAKE) $(AGENT_HOST_ARGS) test fuzz-replay
 	@$(STEP) vmm "unit tests (ASan, UBSan) and fuzz corpus replay" $(LOGS)/vmm-test.log \
 		$(MAKE) $(VMM_HOST_ARGS) test fuzz-replay
-	@BUSYBOX=$(BUSYBOX) $(TOP)/tests/qemu-boot/run-all.sh $(IMG) $(O)/test/qemu-boot
+	@BUSYBOX=$(BUSYBOX) MUSL_CC=$(MUSL_CC) $(TOP)/tests/qemu-boot/run-all.sh $(IMG) $(O)/test/qemu-boot
 	@$(TOP)/scripts/repro-check.sh $(O)/test/repro $(IMG)
 	@rm -rf $(O)/test/repro
 

@@ -230,7 +230,8 @@ static cJSON *facts_nics(const struct facts_env *env)
 	if (env->with_addresses && getifaddrs(&addrs))
 		addrs = NULL;
 	for (int i = 0; i < n; i++)
-		if (names[i] && strcmp(names[i], "lo") != 0)
+		/* VM taps are the VMs' (reported with each VM), not the node's. */
+		if (names[i] && strcmp(names[i], "lo") != 0 && strncmp(names[i], "hvtap", 5) != 0)
 			cJSON_AddItemToArray(arr, facts_nic(env, names[i], boot_nic, addrs));
 	if (addrs)
 		freeifaddrs(addrs);

@@ -15,7 +15,9 @@
  *   - in its own cgroup v2 group CGROUP_ROOT/hvnode-vms/NAME with memory.max = guest RAM +
  *     VMM_OVERHEAD_MIB, cpu.max = vcpus whole CPUs, pids.max = vcpus + 16,
  *   - with its files in RUN/vms/NAME (mode 0700, root's): disks (owned by the VM's uid, 0600),
- *     the API socket, console.log and vmm.log; the VMM opens them before it drops privileges.
+ *     the API socket, console.log and vmm.log; the VMM opens them before it drops privileges,
+ *   - with its NIC as a tap of the VM's uid on the VM bridge, on its VLAN, behind the bridge
+ *     filters (vmnet.c); the tap goes when the VMM ends.
  * The serial console (the VMM's stdout) is read by the supervisor into console.log, rotated to
  * console.log.1 at CONSOLE_LOG_MAX bytes, so a VM's console takes at most twice that.
  * A stopped or removed VM is asked to shut down through the VMM API (ctrl-alt-del), then
@@ -114,6 +116,7 @@ struct sup {
 	char pool[CONFIG_PATH_MAX];    /* the storage pool, "" when none */
 	char store[CONFIG_PATH_MAX];   /* where images and disks live: the pool, else RUN */
 	char last_actual[64];      /* a digest of the last report written: its length and hash */
+	char ebtables[CONFIG_PATH_MAX], bridge_cmd[CONFIG_PATH_MAX]; /* vmnet.c's programs */
 };
 
 static void sup_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -180,6 +183,51 @@ static void path_of(const struct sup *s, const struct vm *vm, const char *file, 
 		    size_t outlen)
 {
 	snprintf(out, outlen, "%s/vms/%s%s%s", s->run, vm->spec.name, file[0] ? "/" : "", file);
+}
+
+/* NIC I of VM (its spec as prepared) as vmnet.c sees it; BRIDGE and the management VLAN come
+ * from RUN/network. Returns 0, or -1 when the node has no VM bridge. */
+static int vm_nic(const struct sup *s, const struct vm *vm, int i, struct vmnet_nic *n)
+{
+	char path[CONFIG_PATH_MAX + 16];
+	unsigned char mac[6];
+	int rc;
+
+	memset(n, 0, sizeof(*n));
+	snprintf(path, sizeof(path), "%s/network", s->run);
+	rc = vmnet_read_config(path, n);
+	vmnet_tap_name((unsigned)vm->slot, i, n->tap, sizeof(n->tap));
+	n->vlan = vm->spec.nics[i].vlan;
+	if (vm->spec.nics[i].has_mac)
+		memcpy(mac, vm->spec.nics[i].mac, 6);
+	else
+		vmnet_default_mac(vm->spec.uuid, i, mac);
+	vmnet_mac_text(mac, n->mac_text);
+	n->uid = s->uid_base + (unsigned)vm->slot;
+	n->ebtables = s->ebtables;
+	n->bridge_cmd = s->bridge_cmd;
+	return rc;
+}
+
+/* Removes the taps and filters of VM's NICs (after its VMM ended), and a VLAN from the uplink
+ * when no other running VM has a NIC on it. */
+static void vm_detach_nics(const struct sup *s, const struct vm *vm)
+{
+	struct vmnet_nic n;
+
+	for (int i = 0; i < vm->spec.n_nics; i++) {
+		int shared = 0;
+
+		if (vm_nic(s, vm, i, &n))
+			continue;
+		vmnet_detach(&n);
+		for (int j = 0; j < VMS_MAX && !shared; j++)
+			for (int k = 0; &s->vms[j] != vm && s->vms[j].used && s->vms[j].vmm > 0 &&
+					k < s->vms[j].spec.n_nics; k++)
+				shared |= vmnet_vid(s->vms[j].spec.nics[k].vlan) == vmnet_vid(n.vlan);
+		if (!shared)
+			vmnet_untrunk(&n);
+	}
 }
 
 /* The VM's disk directory: POOL/vms/NAME with a pool, else its RUN/vms/NAME. */
@@ -342,6 +390,26 @@ static cJSON *vm_report(const struct vm *vm)
 		cJSON_AddItemToObject(o, "devices", cJSON_Duplicate(vm->devices, 1));
 	else
 		cJSON_AddArrayToObject(o, "devices");
+	if (vm->valid) {
+		cJSON *nics = cJSON_AddArrayToObject(o, "nics");
+
+		for (int i = 0; nics && i < vm->want.n_nics; i++) {
+			cJSON *nic = cJSON_CreateObject();
+			unsigned char mac[6];
+			char text[18], tap[16];
+
+			if (vm->want.nics[i].has_mac)
+				memcpy(mac, vm->want.nics[i].mac, 6);
+			else
+				vmnet_default_mac(vm->want.uuid, i, mac);
+			vmnet_mac_text(mac, text);
+			vmnet_tap_name((unsigned)vm->slot, i, tap, sizeof(tap));
+			cJSON_AddStringToObject(nic, "mac", text);
+			cJSON_AddNumberToObject(nic, "vlan", vm->want.nics[i].vlan);
+			cJSON_AddStringToObject(nic, "tap", tap);
+			cJSON_AddItemToArray(nics, nic);
+		}
+	}
 	return o;
 }
 
@@ -769,9 +837,18 @@ static int vm_unsupported(struct sup *s, struct vm *vm)
 				 "labelled HVNODE_POOL); this node has none", i);
 			return 1;
 		}
-	if (vm->spec.n_nics) {
-		vm_error(vm, "nics: VM networks are not available on this node yet; remove nics");
+	if (vm->spec.n_nics > 1) {
+		vm_error(vm, "nics: %d NICs asked for; hvnode-vmm gives a VM one NIC", vm->spec.n_nics);
 		return 1;
+	}
+	if (vm->spec.n_nics) {
+		struct vmnet_nic n;
+
+		if (vm_nic(s, vm, 0, &n)) {
+			vm_error(vm, "nics: this node has no VM bridge (no Ethernet NIC at boot, or its "
+				 "bridge filters could not be set; see the node's console)");
+			return 1;
+		}
 	}
 	if (statvfs(s->store, &fs) < 0)
 		return 0;
@@ -1047,7 +1124,7 @@ static void vm_spawn(struct sup *s, struct vm *vm, double now)
 {
 	char kernel[CONFIG_PATH_MAX + 96], initrd[CONFIG_PATH_MAX + 96], api[CONFIG_PATH_MAX + 64];
 	char disks[VM_DISKS_MAX][CONFIG_PATH_MAX + 96], cpus[16], mem[24], user[32];
-	char procs[CONFIG_PATH_MAX + 80], vmmlog[CONFIG_PATH_MAX + 64];
+	char procs[CONFIG_PATH_MAX + 80], vmmlog[CONFIG_PATH_MAX + 64], net[VM_NICS_MAX][48];
 	char *argv[64], *envp[] = { "PATH=/usr/sbin:/usr/bin:/sbin:/bin", NULL };
 	unsigned uid = s->uid_base + (unsigned)vm->slot;
 	int out[2], in[2], errfd, argc = 0;
@@ -1058,6 +1135,22 @@ static void vm_spawn(struct sup *s, struct vm *vm, double now)
 		vm->held = 1;
 		vm->state = VM_FAILED;
 		return;
+	}
+	for (int i = 0; i < vm->spec.n_nics; i++) {
+		struct vmnet_nic n;
+		char err[VM_ERROR_MAX - 32];
+
+		vm_nic(s, vm, i, &n);
+		vmnet_detach(&n); /* what an earlier VMM of this slot left */
+		if (vmnet_attach(&n, err, sizeof(err))) {
+			vm_error(vm, "nics[%d]: %s", i, err);
+			sup_log("vm %s: %s", vm->spec.name, vm->error);
+			vm_detach_nics(s, vm);
+			vm->held = 1;
+			vm->state = VM_FAILED;
+			return;
+		}
+		snprintf(net[i], sizeof(net[i]), "tap=%s,mac=%s", n.tap, n.mac_text);
 	}
 	snprintf(kernel, sizeof(kernel), "%s/images/%s", s->store, vm->spec.kernel.sha256);
 	snprintf(initrd, sizeof(initrd), "%s/images/%s", s->store, vm->spec.initrd.sha256);
@@ -1082,6 +1175,8 @@ static void vm_spawn(struct sup *s, struct vm *vm, double now)
 			strcat(disks[i], ",ro");
 		argv[argc++] = "--disk", argv[argc++] = disks[i];
 	}
+	for (int i = 0; i < vm->spec.n_nics; i++)
+		argv[argc++] = "--net", argv[argc++] = net[i];
 	argv[argc++] = "--rng";
 	argv[argc++] = "--api-socket", argv[argc++] = api;
 	argv[argc++] = "--console", argv[argc++] = "stdio";
@@ -1125,6 +1220,7 @@ static void vm_spawn(struct sup *s, struct vm *vm, double now)
 	if (pid < 0) {
 		close(in[1]), close(out[0]);
 		vm_error(vm, "unable to fork: %s", strerror(errno));
+		vm_detach_nics(s, vm);
 		return;
 	}
 	fcntl(out[0], F_SETFL, O_NONBLOCK);
@@ -1291,6 +1387,7 @@ static void sup_reap(struct sup *s, double now)
 			if (vm->vmm == pid) {
 				vm_close_console(s, vm);
 				vm_vmm_ended(vm, status, now);
+				vm_detach_nics(s, vm);
 			} else if (vm->fetcher == pid) {
 				vm_fetch_ended(s, vm, pid, status);
 			}
@@ -1355,6 +1452,13 @@ static int sup_prepare_dirs(struct sup *s)
 		for_each_vm_dir(path, remove_vm_volatile, NULL);
 	snprintf(path, sizeof(path), "%s/images", s->store);
 	remove_files(path, drop_partial, NULL);
+	snprintf(path, sizeof(path), "%s/network", s->run);
+	if (access(path, F_OK) == 0 && access("/sys/class/net", F_OK) == 0) {
+		int taps = vmnet_reset(s->ebtables, "/sys/class/net");
+
+		if (taps)
+			sup_log("removed %d VM taps left by an earlier supervisor", taps);
+	}
 	/* Controllers for the VM groups: in the root's subtree, then in hvnode-vms'. */
 	snprintf(path, sizeof(path), "%s/cgroup.subtree_control", s->cgroup_root);
 	if (write_text(path, "+cpu +memory +pids") < 0)
@@ -1506,6 +1610,8 @@ int main(int argc, char **argv)
 	snprintf(s->busybox, sizeof(s->busybox), "/bin/busybox");
 	s->uid_base = 20000;
 	s->stop_timeout_s = 40;
+	snprintf(s->ebtables, sizeof(s->ebtables), "/usr/sbin/ebtables");
+	snprintf(s->bridge_cmd, sizeof(s->bridge_cmd), "/usr/sbin/bridge");
 	if (state_mounted("", "/mnt/config"))
 		snprintf(s->persist, sizeof(s->persist), "/mnt/config");
 	if (state_mounted("", "/var/lib/hvnode/pool"))

@@ -46,7 +46,7 @@ static void test_registration_facts(const char *root)
 	CHECK(cJSON_IsNull(get(f, "system.product")));                         /* empty file */
 	CHECK(is_str(f, "hostname", "hvnode-525400123456"));
 	/* NICs sorted by name, lo left out: br0, eth0, eth1. */
-	CHECK(cJSON_GetArraySize(get(f, "nics")) == 3);
+	CHECK(cJSON_GetArraySize(get(f, "nics")) == 3);     /* not lo, not the VM tap hvtap0n0 */
 	CHECK(is_str(f, "nics.0.name", "br0") && is_str(f, "nics.1.name", "eth0"));
 	CHECK(is_str(f, "nics.1.mac", "52:54:00:12:34:56"));
 	CHECK(is_str(f, "nics.1.link", "up") && is_num(f, "nics.1.speed_mbps", 1000));

@@ -1,4 +1,4 @@
-# SUMMARY: no NIC, or a NIC that never gets a lease, is reported and boot goes on; hvnode.vlan puts br0 on a VLAN
+# SUMMARY: no NIC, or a NIC that never gets a lease, is reported and boot goes on; hvnode.vlan puts br0 on a VLAN, tagged on the uplink
 set -eu
 . "$(dirname "$0")/../lib/lib.sh"
 trap qemu_stop EXIT
@@ -12,10 +12,27 @@ echo "  a NIC whose network never answers DHCP, on VLAN 100"
 CONSOLE="$WORK/console-nolease.log"
 # A socket backend with no peer: the link is up, nothing ever answers.
 port=$(free_port)
-boot_pxe_set "hvnode.vlan=100" -netdev "socket,id=n0,listen=127.0.0.1:$port" -device e1000,netdev=n0
+boot_pxe_set "hvnode.vlan=100" -netdev "socket,id=n0,listen=127.0.0.1:$port" -device e1000,netdev=n0 \
+	-object "filter-dump,id=d0,netdev=n0,file=$WORK/uplink.pcap"
 wait_console "$READY"
 wait_console 'hvnode: network: no DHCP lease on br0 yet' 60
 fail=0
-check "br0 sits on eth0.100" "test -e /sys/class/net/br0/brif/eth0.100 && grep -q 'eth0.100.*| 100 *| eth0' /proc/net/vlan/config" || fail=1
+check "br0 is over eth0 with VLAN filtering, itself on VLAN 100 only; eth0 carries 100 tagged" \
+	"test -e /sys/class/net/br0/brif/eth0 && [ \$(cat /sys/class/net/br0/bridge/vlan_filtering) = 1 ] && \
+	bridge vlan show dev br0 | grep -q ' 100 PVID Egress Untagged' && ! bridge vlan show dev br0 | grep -q ' 1 PVID' && \
+	bridge vlan show dev eth0 | grep -q ' 100\$'" || fail=1
+# The DHCP discovers left the NIC tagged with VLAN 100.
+python3 - "$WORK/uplink.pcap" <<'EOF2' && echo "  ok: br0's DHCP discovers leave eth0 tagged with VLAN 100" ||
+import struct, sys
+data, off, hits = open(sys.argv[1], "rb").read(), 24, 0
+while off + 16 <= len(data):
+    incl = struct.unpack("<I", data[off + 8:off + 12])[0]
+    f = data[off + 16:off + 16 + incl]
+    off += 16 + incl
+    hits += f[12:14] == b"\x81\x00" and struct.unpack("!H", f[14:16])[0] & 0xfff == 100 and \
+        f[16:18] == b"\x08\x00" and f[18 + 9] == 17 and f[18 + 22:18 + 24] == b"\x00\x43"
+sys.exit(0 if hits else 1)
+EOF2
+	{ echo "  FAIL: no DHCP discover tagged with VLAN 100 on the uplink"; fail=1; }
 check "the status screen says no address yet" "$(screen_cmd '(none yet)')" || fail=1
 exit $fail

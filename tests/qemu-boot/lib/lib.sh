@@ -159,14 +159,19 @@ GUEST_CMDLINE='console=ttyS0 panic=-1 quiet init_on_free=0 init_on_alloc=0 i8042
 # mgr ARGS...: the test manager's CLI (manager.py vm ... "$MANAGER_DIR" NODE ...).
 mgr() { python3 "$LIB/manager.py" "$@"; }
 
-# guest_images INIT: $WORK/guest.gz (busybox and INIT as /init, gzip cpio) and $WORK/disk.img
-# (4096 lines "HVPATTERNnnnnnnn"), what the test VMs boot and read.
+# guest_images INIT [PROGRAM...]: $WORK/guest.gz (busybox, INIT as /init and each PROGRAM in
+# /bin, gzip cpio) and $WORK/disk.img (4096 lines "HVPATTERNnnnnnnn"), what the test VMs boot
+# and read.
 guest_images() {
 	rm -rf "$WORK/initramfs"
 	mkdir -p "$WORK/initramfs/bin" "$WORK/initramfs/proc" "$WORK/initramfs/sys" "$WORK/initramfs/dev"
 	cp "$BUSYBOX" "$WORK/initramfs/bin/busybox"
 	cp "$1" "$WORK/initramfs/init"
 	chmod 755 "$WORK/initramfs/init" "$WORK/initramfs/bin/busybox"
+	shift
+	for program in "$@"; do
+		install -m 0755 "$program" "$WORK/initramfs/bin/"
+	done
 	(cd "$WORK/initramfs" && find . | LC_ALL=C sort | cpio --reproducible -o -H newc -R 0:0 2>/dev/null) |
 		gzip -n >"$WORK/guest.gz"
 	awk 'BEGIN { for (i = 0; i < 4096; i++) printf "HVPATTERN%07d\n", i }' >"$WORK/disk.img"

@@ -833,6 +833,20 @@ def parse_disk(args, text):
     return disk
 
 
+def parse_nic(text):
+    """--nic vlan=N[,mac=MAC] (vlan 0: untagged)."""
+    nic = {}
+    for part in text.split(","):
+        key, sep, value = part.partition("=")
+        if not sep or key not in ("vlan", "mac") or key in nic:
+            usage_error(f"--nic {text!r}: want vlan=N[,mac=MAC]")
+        nic[key] = value
+    if "vlan" not in nic or not nic["vlan"].isdigit():
+        usage_error(f"--nic {text!r}: vlan=N (0-4094) is required")
+    nic["vlan"] = int(nic["vlan"])
+    return nic
+
+
 def print_json(value):
     print(json.dumps(value, indent=2))
 
@@ -849,6 +863,8 @@ def cmd_vm_create(args):
         spec["cmdline"] = args.cmdline
     if args.disk:
         spec["disks"] = [parse_disk(args, d) for d in args.disk]
+    if args.nic:
+        spec["nics"] = [parse_nic(n) for n in args.nic]
     if args.restart is not None:
         spec["restart"] = args.restart
     spec.update(extra)
@@ -1001,6 +1017,8 @@ def add_vm_parser(sub):
     c.add_argument("--memory-mib", type=int, default=128)
     c.add_argument("--disk", action="append", metavar="SPEC",
                    help="image=FILE[,readonly][,persistent] or size=BYTES[,readonly][,persistent]")
+    c.add_argument("--nic", action="append", metavar="SPEC",
+                   help="vlan=N[,mac=MAC]: a NIC untagged (0) or on VLAN N")
     c.add_argument("--restart", choices=("always", "on-failure", "never"))
     c.add_argument("--state", choices=("running", "stopped"), default="running")
     c.add_argument("--uuid", help="default: a random uuid")

@@ -1,0 +1,120 @@
+# SUMMARY: VM NICs are taps on the VM bridge, untagged or on their VLAN trunked over the uplink; guests cannot reach the node, serve DHCP or router advertisements to the management network, spoof a MAC or hop VLANs
+set -eu
+. "$(dirname "$0")/../lib/lib.sh"
+: "${BUSYBOX:?BUSYBOX must point to the static busybox binary}" "${MUSL_CC:?MUSL_CC must point to musl-gcc}"
+HERE=$(cd "$(dirname "$0")" && pwd)
+trap stop_all EXIT
+UUID=3c9a7e51-0d2b-4f86-b1e3-6a5d4c2f8e07
+"$MUSL_CC" -static -Os -Wall -Wextra -Werror -o "$WORK/hvtest-net" "$HERE/hvtest-net.c"
+guest_images "$HERE/guest-init" "$WORK/hvtest-net"
+key=$(new_ssh_key "$WORK/key")
+
+# The uplink's traffic, both ways, as the management network sees it.
+manager_start --interval 2
+boot_pxe_set "$(agent_cmdline) hvnode.ssh_key=$key" -uuid "$UUID" -netdev user,id=n0 \
+	-device e1000,netdev=n0 -object "filter-dump,id=d0,netdev=n0,file=$WORK/uplink.pcap"
+wait_console "$READY"
+wait_console 'hvnode: network: br0 over eth0 ' 5
+wait_console 'hvnode-supervisor: ready: ' 30
+wait_console 'hvnode-agent: registered as node ' 120
+fail=0
+node_ip=$(node_sh "ip -4 addr show br0" | sed -n 's/.*inet \([0-9.]*\)\/.*/\1/p' | head -n1)
+[ -n "$node_ip" ] || { echo "  FAIL: br0 has no IPv4 address"; exit 1; }
+mport=$(cat "$MANAGER_DIR/port")
+check "dropbear listens on the node's port 22" "netstat -ltn | grep -q ':22 '" || fail=1
+
+# a: untagged (the management network), probes the node and the gateway, sends a DHCP offer, a
+# router advertisement (also inside a VLAN 1 tag) and a frame tagged for VLAN 10, each beside a
+# control frame that may pass.
+# b and c (a MAC of its spec's): VLAN 10; d: VLAN 20, the same IP subnet as b and c.
+create() {
+	name=$1 nic=$2
+	shift 2
+	mgr vm create "$MANAGER_DIR" "$UUID" "$name" --kernel "$IMG/pxe/vmlinuz" --initrd "$WORK/guest.gz" \
+		--memory-mib 96 --restart always --nic "$nic" \
+		--cmdline "$GUEST_CMDLINE hvtest.name=$name $*" >/dev/null
+}
+create a vlan=0 hvtest.ip=10.0.2.50/24 hvtest.send=dhcp,udp,ra,echo6,tagged:10,q1.dhcp,q1.ra \
+	hvtest.ping=10.0.2.2,$node_ip hvtest.tcp=10.0.2.2:$mport,$node_ip:22
+create b vlan=10 hvtest.ip=192.168.10.2/24 hvtest.send=raw,spoof hvtest.ping=192.168.10.3,192.168.10.4
+create c vlan=10,mac=52:54:00:0c:00:03 hvtest.ip=192.168.10.3/24 hvtest.send=raw
+create d vlan=20 hvtest.ip=192.168.10.4/24 hvtest.send=raw
+for vm in a b c d; do
+	vm_wait "$UUID" $vm --state running
+done
+for vm in a b c d; do
+	guest_marker $vm "HVGUEST: $vm listening" || fail=1
+done
+# Every guest listens now: three more rounds of each sender's frames and probes.
+for vm in a b c d; do
+	now=$(node_sh "grep -c 'HVGUEST: $vm round' /run/hvnode/vms/$vm/console.log || true")
+	guest_marker $vm "HVGUEST: $vm round" $((now + 3)) >/dev/null || fail=1
+done
+echo "  ok: four guests listening, three rounds of frames and probes sent since"
+[ $fail = 0 ] || exit 1
+
+# has VM TEXT / lacks VM TEXT: VM's console log shows (or never showed) TEXT.
+has() { check "$1: $2" "grep -q '$2' /run/hvnode/vms/$1/console.log"; }
+lacks() { check "$1 never: $2" "! grep -q '$2' /run/hvnode/vms/$1/console.log"; }
+has c "HVNET: c got b-raw" || fail=1                       # same VLAN: reach
+lacks d "HVNET: d got b-" || fail=1                        # another VLAN: nothing
+lacks a "HVNET: a got b-" || fail=1
+lacks c "HVNET: c got b-spoof" || fail=1                   # another source MAC
+lacks b "HVNET: b got a-tagged" || fail=1                  # a tag into VLAN 10
+lacks c "HVNET: c got a-tagged" || fail=1
+has b "HVNET: b ping 192.168.10.3 answered" || fail=1
+lacks b "HVNET: b ping 192.168.10.4" || fail=1
+has a "HVNET: a ping 10.0.2.2 answered" || fail=1           # the management network: reach
+has a "HVNET: a tcp 10.0.2.2:$mport connected" || fail=1
+lacks a "HVNET: a ping $node_ip" || fail=1                 # the node: nothing
+lacks a "HVNET: a tcp $node_ip:22" || fail=1
+check "the node took no address or route from a's router advertisement" \
+	"! ip -6 addr show | grep -q 2001:db8:77 && ! ip -6 route | grep -q 2001:db8:77" || fail=1
+
+# What left the node on the uplink: markers by 802.1Q VLAN (0: untagged).
+python3 - "$WORK/uplink.pcap" >"$WORK/uplink.markers" <<'EOF'
+import re, struct, sys
+data = open(sys.argv[1], "rb").read()
+seen = set()
+off = 24
+while off + 16 <= len(data):
+    incl = struct.unpack("<I", data[off + 8:off + 12])[0]
+    frame = data[off + 16:off + 16 + incl]
+    off += 16 + incl
+    vid = struct.unpack("!H", frame[14:16])[0] & 0xfff if frame[12:14] == b"\x81\x00" else 0
+    for m in re.findall(rb"HVMARK:([!-~]+)", frame):
+        seen.add("%s vlan %d" % (m.decode(), vid))
+print("\n".join(sorted(seen)))
+EOF
+on_uplink() { grep -qx "$1" "$WORK/uplink.markers"; }
+for m in "a-udp vlan 0" "a-echo6 vlan 0" "b-raw vlan 10" "c-raw vlan 10" "d-raw vlan 20"; do
+	on_uplink "$m" && echo "  ok: on the uplink: $m" || { echo "  FAIL: not on the uplink: $m"; fail=1; }
+done
+for m in a-dhcp a-ra a-tagged:10 a-q1.dhcp a-q1.ra b-spoof; do
+	grep -q "^$m " "$WORK/uplink.markers" && { echo "  FAIL: on the uplink: $(grep "^$m " "$WORK/uplink.markers")"; fail=1; } ||
+		echo "  ok: never on the uplink: $m"
+done
+
+# The bridge as an operator sees it; the report names each NIC.
+vm_wait "$UUID" b --state running
+tap_b=$(python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["nics"][0]["tap"])' "$WORK/wait.json")
+mac_b=$(python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["nics"][0]["mac"])' "$WORK/wait.json")
+check "b's NIC ($tap_b, $mac_b) is the guest's MAC, an access port of VLAN 10 owned by b's uid" \
+	"grep -q 'HVGUEST: b eth0 $mac_b' /run/hvnode/vms/b/console.log && \
+	bridge vlan show dev $tap_b | grep -q ' 10 PVID Egress Untagged' && \
+	! bridge vlan show dev $tap_b | grep -q ' 1 PVID' && \
+	[ \$(cat /sys/class/net/$tap_b/owner) = \$(sed -n 's/^Uid:[[:space:]]*\\([0-9]*\\).*/\\1/p' /proc/\$(head -n1 /sys/fs/cgroup/hvnode-vms/b/cgroup.procs)/status) ]" || fail=1
+check "the uplink trunks VLANs 10 and 20, tagged" \
+	"bridge vlan show dev eth0 | grep -q ' 10\$' && bridge vlan show dev eth0 | grep -q ' 20\$'" || fail=1
+has c "HVGUEST: c eth0 52:54:00:0c:00:03" || fail=1
+node_sh "bridge vlan show; ebtables -t nat -L --Lc; ebtables -t filter -L INPUT --Lc" >"$WORK/bridge.txt" || true
+
+# Deleting d removes its tap, its rules, and VLAN 20 from the uplink.
+vm_wait "$UUID" d --state running
+tap_d=$(python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["nics"][0]["tap"])' "$WORK/wait.json")
+mgr vm delete "$MANAGER_DIR" "$UUID" d >/dev/null
+mgr vm wait "$MANAGER_DIR" "$UUID" d --absent --timeout 60 >/dev/null || { echo "  FAIL: d still reported"; fail=1; }
+check "d's tap $tap_d, its filter rules and VLAN 20 on the uplink are gone" \
+	"[ ! -e /sys/class/net/$tap_d ] && ! ebtables -t nat -L HVNODE-TAPS | grep -q '$tap_d' && \
+	! bridge vlan show dev eth0 | grep -q ' 20\$' && bridge vlan show dev eth0 | grep -q ' 10\$'" || fail=1
+exit $fail
