@@ -20,7 +20,7 @@
  *     filters (vmnet.c); the tap goes when the VMM ends.
  * The serial console (the VMM's stdout) is read by the supervisor into console.log, rotated to
  * console.log.1 at CONSOLE_LOG_MAX bytes, so a VM's console takes at most twice that.
- * A stopped or removed VM is asked to shut down through the VMM API (ctrl-alt-del), then
+ * A stopped or removed VM is asked to shut down through the VMM API (its power button), then
  * killed after --stop-timeout-s (default 40 s); a removed VM's directory and cgroup go.
  * A VMM that ends is started again per the VM's restart policy, after min(60, 2^(n-1)) s.
  * After each change it writes RUN/vms.actual (what the agent reports) and RUN/vms.summary
@@ -37,6 +37,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -216,11 +217,11 @@ static void vm_detach_nics(const struct sup *s, const struct vm *vm)
 	struct vmnet_nic n;
 
 	for (int i = 0; i < vm->spec.n_nics; i++) {
-		int shared = 0;
+		int shared = 0, bridged = vm_nic(s, vm, i, &n) == 0;
 
-		if (vm_nic(s, vm, i, &n))
+		vmnet_detach(&n); /* also without a bridge: the tap and its rules go */
+		if (!bridged)
 			continue;
-		vmnet_detach(&n);
 		for (int j = 0; j < VMS_MAX && !shared; j++)
 			for (int k = 0; &s->vms[j] != vm && s->vms[j].used && s->vms[j].vmm > 0 &&
 					k < s->vms[j].spec.n_nics; k++)
@@ -842,12 +843,31 @@ static int vm_unsupported(struct sup *s, struct vm *vm)
 		return 1;
 	}
 	if (vm->spec.n_nics) {
-		struct vmnet_nic n;
+		struct vmnet_nic n, other;
+		char path[CONFIG_PATH_MAX + 16], text[512], *node_mac;
+		size_t len;
 
 		if (vm_nic(s, vm, 0, &n)) {
 			vm_error(vm, "nics: this node has no VM bridge (no Ethernet NIC at boot, or its "
 				 "bridge filters could not be set; see the node's console)");
 			return 1;
+		}
+		/* One MAC, one port: not the node's own, not another VM's on this node. */
+		snprintf(path, sizeof(path), "%s/network", s->run);
+		if (read_text(path, text, sizeof(text), &len) == 0 && (node_mac = strstr(text, "\nmac=")) &&
+		    !strncasecmp(node_mac + 5, n.mac_text, 17)) {
+			vm_error(vm, "nics[0].mac: %s is the node's own MAC", n.mac_text);
+			return 1;
+		}
+		for (int j = 0; j < VMS_MAX; j++) {
+			const struct vm *o = &s->vms[j];
+
+			for (int k = 0; o != vm && o->used && o->prepared && k < o->spec.n_nics; k++)
+				if (vm_nic(s, o, k, &other) == 0 && !strcmp(other.mac_text, n.mac_text)) {
+					vm_error(vm, "nics[0].mac: %s is the MAC of VM %s on this node",
+						 n.mac_text, o->spec.name);
+					return 1;
+				}
 		}
 	}
 	if (statvfs(s->store, &fs) < 0)
@@ -1190,11 +1210,13 @@ static void vm_spawn(struct sup *s, struct vm *vm, double now)
 		vm_error(vm, "unable to open %s: %s", vmmlog, strerror(errno));
 		if (errfd >= 0)
 			close(errfd);
+		vm_detach_nics(s, vm);
 		return;
 	}
 	if (pipe2(in, O_CLOEXEC) < 0) {
 		close(out[0]), close(out[1]), close(errfd);
 		vm_error(vm, "unable to make a pipe: %s", strerror(errno));
+		vm_detach_nics(s, vm);
 		return;
 	}
 	pid = fork();
@@ -1301,6 +1323,7 @@ static void vm_remove(struct sup *s, struct vm *vm)
 {
 	char path[CONFIG_PATH_MAX + 48];
 
+	vm_detach_nics(s, vm);
 	cgroup_of(s, vm->spec.name, path, sizeof(path));
 	cgroup_remove(path);
 	path_of(s, vm, "", path, sizeof(path));

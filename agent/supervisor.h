@@ -16,7 +16,7 @@ int disk_from_image(const char *busybox, const char *image, const char *dst, uin
 		    char *err, size_t errlen);
 
 /* ---- vmnet.c: the host side of a VM NIC (a tap on the VM bridge, its VLAN, its filters) ---- */
-enum { VMNET_RULES = 6, VMNET_RULE_ARGS = 10 };
+enum { VMNET_RULES = 14, VMNET_RULE_ARGS = 10 };
 struct vmnet_nic {
 	char tap[16];              /* vmnet_tap_name: "hvtap<slot>n<index>" */
 	char bridge[16];           /* the VM bridge (br0) */

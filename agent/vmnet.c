@@ -8,17 +8,26 @@
  * vlan 0 and 1. The uplink carries the VLANs of the node's VM NICs tagged (a trunk): a VLAN is
  * added to it with the first NIC on it and removed with the last (vmnet_untrunk).
  *
- * What a guest sends is filtered by ebtables before the bridge learns its source or forwards it
- * (the nat table's PREROUTING hook). S30network, once at boot: every hvtap+ port's frames to the
- * node itself are dropped (filter INPUT), tagged frames from a tap are dropped (a guest cannot
- * hop VLANs), and the rest go through the chain HVNODE-TAPS, which holds each NIC's rules:
+ * The port does not learn (the guest's MAC is a static FDB entry) and gets no flooded unknown
+ * unicast. What a guest sends is filtered by ebtables before the bridge forwards it (the nat
+ * table's PREROUTING hook). S30network, once at boot: nothing from an hvtap+ port reaches the
+ * node (filter INPUT) and nothing from the node reaches one (filter OUTPUT), tagged frames from
+ * a tap are dropped (a guest cannot hop VLANs), and the rest go through the chain HVNODE-TAPS
+ * (policy DROP: a tap without rules forwards nothing), which holds each NIC's rules:
  *   -i TAP ! -s MAC -j DROP                                    another source MAC
+ *   -i TAP -p ARP ! --arp-htype 1 -j DROP                      ARP not for Ethernet
  *   -i TAP -p ARP ! --arp-mac-src MAC -j DROP                  ARP speaking for another MAC
- * and, on the management network (the VLAN the node's own address is on):
+ * then, on the management network (the VLAN the node's own address is on):
  *   -i TAP -p IPv4 --ip-proto udp --ip-sport 67 -j DROP        DHCP server or relay replies
+ *   -i TAP -p IPv4 --ip-proto udp --ip-dport 68 -j DROP        anything to DHCP clients
+ *   -i TAP -p IPv4 --ip-proto icmp --ip-icmp-type redirect -j DROP
  *   -i TAP -p IPv6 --ip6-proto udp --ip6-sport 547 -j DROP     DHCPv6 server replies
+ *   -i TAP -p IPv6 --ip6-proto udp --ip6-dport 546 -j DROP     anything to DHCPv6 clients
  *   -i TAP -p IPv6 --ip6-proto ipv6-icmp --ip6-icmp-type router-advertisement -j DROP
  *   -i TAP -p IPv6 --ip6-proto ipv6-icmp --ip6-icmp-type redirect -j DROP
+ *   -i TAP -p IPv4 -j RETURN, -p IPv6 -j RETURN, -p ARP -j RETURN   (nothing else)
+ * and on any other VLAN:
+ *   -i TAP -j RETURN
  * Programs run with an argv and no shell: /usr/sbin/ebtables (legacy ebtables 2.0.11) and
  * /usr/sbin/bridge (iproute2). */
 #include <dirent.h>
@@ -75,14 +84,21 @@ int vmnet_vid(int vlan)
 
 int vmnet_rules(const struct vmnet_nic *n, const char *rules[][VMNET_RULE_ARGS])
 {
-	/* The words after "-i TAP": each rule is appended to, or deleted from, HVNODE-TAPS. */
+	/* The words after "-i TAP": each rule is appended to, or deleted from, HVNODE-TAPS,
+	 * whose policy is DROP: what no rule of the tap RETURNs is dropped. */
 	static const char *const mgmt[][VMNET_RULE_ARGS] = {
 		{ "-p", "IPv4", "--ip-proto", "udp", "--ip-sport", "67", "-j", "DROP" },
+		{ "-p", "IPv4", "--ip-proto", "udp", "--ip-dport", "68", "-j", "DROP" },
+		{ "-p", "IPv4", "--ip-proto", "icmp", "--ip-icmp-type", "redirect", "-j", "DROP" },
 		{ "-p", "IPv6", "--ip6-proto", "udp", "--ip6-sport", "547", "-j", "DROP" },
+		{ "-p", "IPv6", "--ip6-proto", "udp", "--ip6-dport", "546", "-j", "DROP" },
 		{ "-p", "IPv6", "--ip6-proto", "ipv6-icmp", "--ip6-icmp-type", "router-advertisement",
 		  "-j", "DROP" },
 		{ "-p", "IPv6", "--ip6-proto", "ipv6-icmp", "--ip6-icmp-type", "redirect", "-j",
 		  "DROP" },
+		{ "-p", "IPv4", "-j", "RETURN" },
+		{ "-p", "IPv6", "-j", "RETURN" },
+		{ "-p", "ARP", "-j", "RETURN" },
 	};
 	int k = 0;
 
@@ -90,12 +106,19 @@ int vmnet_rules(const struct vmnet_nic *n, const char *rules[][VMNET_RULE_ARGS])
 	rules[k][0] = "!", rules[k][1] = "-s", rules[k][2] = n->mac_text;
 	rules[k][3] = "-j", rules[k][4] = "DROP";
 	k++;
+	rules[k][0] = "-p", rules[k][1] = "ARP", rules[k][2] = "!", rules[k][3] = "--arp-htype";
+	rules[k][4] = "1", rules[k][5] = "-j", rules[k][6] = "DROP";
+	k++;
 	rules[k][0] = "-p", rules[k][1] = "ARP", rules[k][2] = "!", rules[k][3] = "--arp-mac-src";
 	rules[k][4] = n->mac_text, rules[k][5] = "-j", rules[k][6] = "DROP";
 	k++;
-	if (vmnet_vid(n->vlan) == vmnet_vid(n->mgmt_vlan))
+	if (vmnet_vid(n->vlan) == vmnet_vid(n->mgmt_vlan)) {
 		for (size_t i = 0; i < sizeof(mgmt) / sizeof(mgmt[0]); i++, k++)
 			memcpy(rules[k], mgmt[i], sizeof(mgmt[i]));
+	} else {
+		rules[k][0] = "-j", rules[k][1] = "RETURN";
+		k++;
+	}
 	return k;
 }
 
@@ -192,13 +215,54 @@ static int tap_sysctl(const char *tap, const char *key, const char *text)
 	return ok ? 0 : -1;
 }
 
+/* SIOCBRADDIF or SIOCBRDELIF of TAP on N's bridge, or the tap up or down. */
+static int tap_ioctl(const struct vmnet_nic *n, unsigned long request, int up)
+{
+	struct ifreq ifr;
+	int sock = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0), rc = -1;
+
+	if (sock < 0)
+		return -1;
+	memset(&ifr, 0, sizeof(ifr));
+	if (request == SIOCBRADDIF || request == SIOCBRDELIF) {
+		snprintf(ifr.ifr_name, IFNAMSIZ, "%s", n->bridge);
+		ifr.ifr_ifindex = (int)if_nametoindex(n->tap);
+		rc = ifr.ifr_ifindex ? ioctl(sock, request, &ifr) : -1;
+	} else {
+		snprintf(ifr.ifr_name, IFNAMSIZ, "%s", n->tap);
+		if (ioctl(sock, SIOCGIFFLAGS, &ifr) == 0) {
+			ifr.ifr_flags = (short)(up ? ifr.ifr_flags | IFF_UP : ifr.ifr_flags & ~IFF_UP);
+			rc = ioctl(sock, SIOCSIFFLAGS, &ifr);
+		}
+	}
+	close(sock);
+	return rc;
+}
+
 int vmnet_attach(const struct vmnet_nic *n, char *err, size_t errlen)
 {
 	const char *rules[VMNET_RULES][VMNET_RULE_ARGS];
-	char vid[12];
+	char vid[12], native[12];
 	struct ifreq ifr;
-	int fd, sock, nrules;
+	int fd, nrules;
+	char *add[] = { (char *)n->bridge_cmd, "vlan", "add", "dev", (char *)n->tap, "vid", vid,
+			"pvid", "untagged", NULL };
+	char *del[] = { (char *)n->bridge_cmd, "vlan", "del", "dev", (char *)n->tap, "vid", native,
+			NULL };
+	char *trunk[] = { (char *)n->bridge_cmd, "vlan", "add", "dev", (char *)n->uplink, "vid", vid,
+			  NULL };
+	char *port[] = { (char *)n->bridge_cmd, "link", "set", "dev", (char *)n->tap, "learning",
+			 "off", "flood", "off", NULL };
+	char *fdb[] = { (char *)n->bridge_cmd, "fdb", "add", (char *)n->mac_text, "dev", (char *)n->tap,
+			"master", "static", "vlan", vid, NULL };
 
+	snprintf(vid, sizeof(vid), "%d", vmnet_vid(n->vlan));
+	snprintf(native, sizeof(native), "%d", NATIVE_VID);
+	/* The rules first (by name: they apply to the tap from its first frame). */
+	nrules = vmnet_rules(n, rules);
+	for (int i = 0; i < nrules; i++)
+		if (vmnet_rule(n, "-A", rules[i], err, errlen))
+			return -1;
 	fd = tun_open(n->tap, &ifr, err, errlen);
 	if (fd < 0)
 		return -1;
@@ -214,47 +278,19 @@ int vmnet_attach(const struct vmnet_nic *n, char *err, size_t errlen)
 	if (tap_sysctl(n->tap, "disable_ipv6", "1") < 0)
 		return snprintf(err, errlen, "unable to turn IPv6 off on %s: %s", n->tap,
 				strerror(errno)), -1;
-	sock = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-	if (sock < 0)
-		return snprintf(err, errlen, "socket: %s", strerror(errno)), -1;
-	memset(&ifr, 0, sizeof(ifr));
-	snprintf(ifr.ifr_name, IFNAMSIZ, "%s", n->bridge);
-	ifr.ifr_ifindex = (int)if_nametoindex(n->tap);
-	if (!ifr.ifr_ifindex || (ioctl(sock, SIOCBRADDIF, &ifr) < 0 && errno != EBUSY)) {
-		snprintf(err, errlen, "unable to add %s to the VM bridge %s: %s", n->tap, n->bridge,
-			 strerror(errno));
-		close(sock);
+	if (tap_ioctl(n, SIOCBRADDIF, 0) < 0)
+		return snprintf(err, errlen, "unable to add %s to the VM bridge %s: %s", n->tap,
+				n->bridge, strerror(errno)), -1;
+	/* Its VLAN (an access port), the uplink's trunk; no learning (the guest's MAC is a static
+	 * entry: no frame of any kind moves another MAC to this port) and no unknown-unicast
+	 * flooding into it (a guest sees no other host's traffic). */
+	if ((vmnet_vid(n->vlan) != NATIVE_VID &&
+	     (vmnet_exec(add, err, errlen) || vmnet_exec(del, err, errlen) ||
+	      (n->uplink[0] && vmnet_exec(trunk, err, errlen)))) ||
+	    vmnet_exec(port, err, errlen) || vmnet_exec(fdb, err, errlen))
 		return -1;
-	}
-	memset(&ifr, 0, sizeof(ifr));
-	snprintf(ifr.ifr_name, IFNAMSIZ, "%s", n->tap);
-	if (ioctl(sock, SIOCGIFFLAGS, &ifr) < 0 ||
-	    (ifr.ifr_flags |= IFF_UP, ioctl(sock, SIOCSIFFLAGS, &ifr) < 0)) {
-		snprintf(err, errlen, "unable to bring %s up: %s", n->tap, strerror(errno));
-		close(sock);
-		return -1;
-	}
-	close(sock);
-	/* The filters first: the port forwards nothing before its VMM attaches, but it may be
-	 * an old one a guest still talks through. */
-	nrules = vmnet_rules(n, rules);
-	for (int i = 0; i < nrules; i++)
-		if (vmnet_rule(n, "-A", rules[i], err, errlen))
-			return -1;
-	if (vmnet_vid(n->vlan) != NATIVE_VID) {
-		char *add[] = { (char *)n->bridge_cmd, "vlan", "add", "dev", (char *)n->tap, "vid", vid,
-				"pvid", "untagged", NULL };
-		char *del[] = { (char *)n->bridge_cmd, "vlan", "del", "dev", (char *)n->tap, "vid", "1",
-				NULL };
-
-		char *trunk[] = { (char *)n->bridge_cmd, "vlan", "add", "dev", (char *)n->uplink, "vid",
-				  vid, NULL };
-
-		snprintf(vid, sizeof(vid), "%d", n->vlan);
-		if (vmnet_exec(add, err, errlen) || vmnet_exec(del, err, errlen) ||
-		    (n->uplink[0] && vmnet_exec(trunk, err, errlen)))
-			return -1;
-	}
+	if (tap_ioctl(n, SIOCSIFFLAGS, 1) < 0)
+		return snprintf(err, errlen, "unable to bring %s up: %s", n->tap, strerror(errno)), -1;
 	return 0;
 }
 
@@ -277,18 +313,23 @@ void vmnet_detach(const struct vmnet_nic *n)
 	struct ifreq ifr;
 	int fd, nrules = vmnet_rules(n, rules);
 
+	/* Down and off the bridge first: a tap a VMM still holds (it cannot be removed then)
+	 * forwards nothing. Without its rules, HVNODE-TAPS drops what it sends. */
+	if (if_nametoindex(n->tap)) {
+		tap_ioctl(n, SIOCSIFFLAGS, 0);
+		if (n->bridge[0])
+			tap_ioctl(n, SIOCBRDELIF, 0);
+		fd = tun_open(n->tap, &ifr, err, sizeof(err));
+		if (fd >= 0) {
+			ioctl(fd, TUNSETPERSIST, 0UL); /* the tap goes with this descriptor */
+			close(fd);
+		}
+	}
 	/* Every copy of each rule (an attach that failed half-way may have left some). */
 	for (int i = 0; i < nrules; i++)
 		for (int tries = 0; tries < 4 && vmnet_rule(n, "-D", rules[i], err, sizeof(err)) == 0;
 		     tries++)
 			;
-	if (if_nametoindex(n->tap) == 0)
-		return;
-	fd = tun_open(n->tap, &ifr, err, sizeof(err));
-	if (fd >= 0) {
-		ioctl(fd, TUNSETPERSIST, 0UL); /* the tap goes with this descriptor */
-		close(fd);
-	}
 }
 
 static int vmnet_ifname(const char *s)

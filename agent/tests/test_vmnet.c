@@ -36,6 +36,7 @@ static int write_file(const char *path, const char *text)
 int main(int argc, char **argv)
 {
 	struct vmnet_nic n = { .vlan = 0, .mgmt_vlan = 0 }, m;
+	static const char *rules_buf[VMNET_RULES][VMNET_RULE_ARGS];
 	unsigned char mac[6], mac2[6];
 	char text[2048], path[256];
 
@@ -56,20 +57,30 @@ int main(int argc, char **argv)
 
 	CHECK(vmnet_vid(0) == 1 && vmnet_vid(1) == 1 && vmnet_vid(2) == 2 && vmnet_vid(4094) == 4094);
 
-	/* Untagged on an untagged management network: MAC rules and the DHCP/RA rules. */
+	/* Untagged on an untagged management network: MAC rules, the DHCP/RA/redirect rules, and
+	 * only IPv4, IPv6 and ARP returned (the chain's policy drops the rest). */
 	snprintf(n.mac_text, sizeof(n.mac_text), "52:54:00:ab:0c:01");
+	CHECK(vmnet_rules(&n, (const char *(*)[VMNET_RULE_ARGS])rules_buf) <= VMNET_RULES);
 	rules_text(&n, text, sizeof(text));
 	CHECK(!strcmp(text, "! -s 52:54:00:ab:0c:01 -j DROP;"
+			    "-p ARP ! --arp-htype 1 -j DROP;"
 			    "-p ARP ! --arp-mac-src 52:54:00:ab:0c:01 -j DROP;"
 			    "-p IPv4 --ip-proto udp --ip-sport 67 -j DROP;"
+			    "-p IPv4 --ip-proto udp --ip-dport 68 -j DROP;"
+			    "-p IPv4 --ip-proto icmp --ip-icmp-type redirect -j DROP;"
 			    "-p IPv6 --ip6-proto udp --ip6-sport 547 -j DROP;"
+			    "-p IPv6 --ip6-proto udp --ip6-dport 546 -j DROP;"
 			    "-p IPv6 --ip6-proto ipv6-icmp --ip6-icmp-type router-advertisement -j DROP;"
-			    "-p IPv6 --ip6-proto ipv6-icmp --ip6-icmp-type redirect -j DROP;"));
-	/* Another VLAN: a guest may serve DHCP or route there (a router VM); the MAC rules stay. */
+			    "-p IPv6 --ip6-proto ipv6-icmp --ip6-icmp-type redirect -j DROP;"
+			    "-p IPv4 -j RETURN;-p IPv6 -j RETURN;-p ARP -j RETURN;"));
+	/* Another VLAN: a guest may serve DHCP or route there (a router VM); the MAC rules stay,
+	 * then everything else is returned. */
 	n.vlan = 10;
 	rules_text(&n, text, sizeof(text));
 	CHECK(!strcmp(text, "! -s 52:54:00:ab:0c:01 -j DROP;"
-			    "-p ARP ! --arp-mac-src 52:54:00:ab:0c:01 -j DROP;"));
+			    "-p ARP ! --arp-htype 1 -j DROP;"
+			    "-p ARP ! --arp-mac-src 52:54:00:ab:0c:01 -j DROP;"
+			    "-j RETURN;"));
 	/* The management network on VLAN 10 (hvnode.vlan=10): the DHCP/RA rules for VLAN 10 ... */
 	n.mgmt_vlan = 10;
 	rules_text(&n, text, sizeof(text));

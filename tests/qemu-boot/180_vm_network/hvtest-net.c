@@ -6,7 +6,8 @@
  *     spoof     the same from 02:00:00:00:00:99, a MAC that is not the guest's
  *     tagged:V  the same inside an 802.1Q tag with VLAN id V
  *     dhcp      IPv4 UDP 67 -> 68 to 255.255.255.255 (what a DHCP server's offer looks like)
- *     udp       IPv4 UDP 1067 -> 68 to 255.255.255.255 (the same, not from the DHCP port)
+ *     dhcp68    IPv4 UDP 1067 -> 68 (an offer from another port: clients only look at 68)
+ *     udp       IPv4 UDP 1067 -> 1068 (neither DHCP port)
  *     ra        ICMPv6 router advertisement to ff02::1, prefix 2001:db8:77::/64 with
  *               autonomous addressing, router lifetime 1800 s (valid checksums: a host that
  *               receives it takes the prefix and the route); the marker in an experimental
@@ -137,9 +138,10 @@ static int send_frame(const char *ifname, const char *kind, const char *marker)
 		put16(frame + 16, 0x88b5);
 		memcpy(frame + 18, data, dlen);
 		n = 18 + dlen;
-	} else if (!strcmp(kind, "dhcp") || !strcmp(kind, "udp")) {
+	} else if (!strcmp(kind, "dhcp") || !strcmp(kind, "dhcp68") || !strcmp(kind, "udp")) {
 		put16(frame + 12, 0x0800);
-		n = 14 + udp4(frame + 14, kind[0] == 'd' ? 67 : 1067, 68, data, dlen);
+		n = 14 + udp4(frame + 14, !strcmp(kind, "dhcp") ? 67 : 1067, kind[0] == 'd' ? 68 : 1068,
+			      data, dlen);
 	} else if (!strcmp(kind, "ra") || !strcmp(kind, "echo6")) {
 		size_t blen, opt = (2 + dlen + 7) / 8 * 8;
 
