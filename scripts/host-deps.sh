@@ -18,8 +18,8 @@ test) groups='build test' ;;
 esac
 # group:package:why
 need='
-build:autoconf:regenerating the curl build system after the Debian patches
-build:automake:regenerating the curl build system after the Debian patches
+build:autoconf:regenerating the curl and ebtables build systems after the Debian patches
+build:automake:regenerating the curl and ebtables build systems after the Debian patches
 build:bc:kernel build (timeconst)
 build:bison:kernel kconfig parser
 build:build-essential:host compiler and make
@@ -31,13 +31,14 @@ build:flex:kernel kconfig lexer
 build:grub-common:grub-mkimage for the UEFI loader (its modules come from the pinned grub-efi-amd64-bin)
 build:libelf-dev:kernel objtool
 build:libssl-dev:kernel certificate tools
-build:libtool:regenerating the curl build system after the Debian patches
+build:libtool:regenerating the curl and ebtables build systems after the Debian patches
 build:mtools:copying into the EFI FAT image
 build:rsync:kernel headers_install (UAPI headers for musl-gcc)
 build:squashfs-tools:mksquashfs for the root filesystem
 build:xorriso:hybrid ISO
 build:xz-utils:unpacking the kernel source
 build:zstd:kernel compression
+test:acpica-tools:iasl, which disassembles and recompiles the ACPI tables of hvnode-vmm in its unit tests
 test:clang:sanitizer unit tests and libFuzzer targets (vmm, agent)
 test:debootstrap:make fresh-check (a clean Debian 12 root)
 test:e2fsprogs:the storage pool test (mkfs.ext4)

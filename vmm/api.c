@@ -1,6 +1,8 @@
 /* hvnode-vmm: control API on a Unix stream socket (--api-socket PATH). One request per line,
  * one JSON object per answer line; protocol in README.md: status, pause, resume, shutdown
- * (ctrl-alt-del through the i8042, then a forced stop after 30 s), shutdown force, counters.
+ * (the ACPI power button; ctrl-alt-del through the i8042 10 s later for a guest that has no
+ * use for the button, or at once without ACPI; a forced stop after 30 s), shutdown force,
+ * counters.
  * Runs on its own thread under the API seccomp filter, one client at a time.
  * Trusts the socket's file permissions for who may connect (root-owned, mode 0600); a request
  * is bounded to 256 bytes and anything unknown is answered with an error. */
@@ -18,6 +20,7 @@
 
 #define API_LINE 256
 #define API_SHUTDOWN_S 30
+#define API_CAD_AFTER_S 10
 
 struct api {
 	struct vmm *vmm;
@@ -25,6 +28,7 @@ struct api {
 	pthread_t thread;
 	char buf[API_LINE];
 	size_t len;
+	int64_t cad_ms;		/* ctrl-alt-del after the power button, 0: none */
 	int64_t deadline_ms;	/* forced stop after a graceful shutdown request, 0: none */
 };
 
@@ -74,9 +78,17 @@ static void api_command(struct api *a, const char *cmd, char *out, size_t size)
 		vm_pause(v, cmd[0] == 'p');
 		snprintf(out, size, "{\"ok\":true,\"state\":\"%s\"}", cmd[0] == 'p' ? "paused" : "running");
 	} else if (strcmp(cmd, "shutdown") == 0) {
-		i8042_ctrl_alt_del(v->i8042);
 		a->deadline_ms = api_now_ms() + API_SHUTDOWN_S * 1000;
-		snprintf(out, size, "{\"ok\":true,\"action\":\"ctrl-alt-del\",\"force_after_s\":%d}", API_SHUTDOWN_S);
+		if (v->pm) {
+			pm_power_button(v);
+			a->cad_ms = api_now_ms() + API_CAD_AFTER_S * 1000;
+			snprintf(out, size, "{\"ok\":true,\"action\":\"power-button\",\"ctrl_alt_del_after_s\":%d,"
+				 "\"force_after_s\":%d}", API_CAD_AFTER_S, API_SHUTDOWN_S);
+		} else {
+			i8042_ctrl_alt_del(v->i8042);
+			snprintf(out, size, "{\"ok\":true,\"action\":\"ctrl-alt-del\",\"force_after_s\":%d}",
+				 API_SHUTDOWN_S);
+		}
 	} else if (strcmp(cmd, "shutdown force") == 0) {
 		snprintf(out, size, "{\"ok\":true,\"action\":\"force\"}");
 		vm_exit(v, 0);
@@ -126,11 +138,12 @@ static void api_input(struct api *a)
 
 static int api_timeout(const struct api *a)
 {
-	int64_t left;
+	int64_t left, next = a->cad_ms && (!a->deadline_ms || a->cad_ms < a->deadline_ms) ?
+			     a->cad_ms : a->deadline_ms;
 
-	if (!a->deadline_ms)
+	if (!next)
 		return -1;
-	left = a->deadline_ms - api_now_ms();
+	left = next - api_now_ms();
 	return left > 0 ? (int)left : 0;
 }
 
@@ -145,9 +158,14 @@ static void *api_thread(void *arg)
 	for (;;) {
 		struct pollfd p[2] = { { .fd = a->listen_fd, .events = POLLIN }, { .fd = a->client, .events = POLLIN } };
 		int n = poll(p, a->client >= 0 ? 2 : 1, api_timeout(a));
+		int64_t now = api_now_ms();
 
-		if (n == 0 && a->deadline_ms) {
-			vm_exit(a->vmm, 0);	/* the guest ignored ctrl-alt-del */
+		if (a->cad_ms && now >= a->cad_ms) {
+			i8042_ctrl_alt_del(a->vmm->i8042);	/* the guest ignored the power button */
+			a->cad_ms = 0;
+		}
+		if (a->deadline_ms && now >= a->deadline_ms) {
+			vm_exit(a->vmm, 0);	/* the guest ignored the shutdown request */
 			a->deadline_ms = 0;
 		}
 		if (n > 0 && a->client >= 0 && p[1].revents)

@@ -1,11 +1,12 @@
 /* hvnode-vmm: guest physical memory layout at boot and the pure builders that fill it:
  * kernel loader (loader.c), zero page, e820, GDT and page tables (bootparams.c), MP table
- * (mptable.c). All of them write only through a struct gmem view and make no system call.
+ * (mptable.c), ACPI tables (acpi.c). All of them write only through a struct gmem view and make no system call.
  *
  *   0x000500  GDT                      0x007000  boot_params (zero page)
  *   0x001000  PML4, 0x2000 PDPT        0x008ff0  initial stack top
  *   0x003000  4 page directories       0x020000  kernel command line (up to 64 KiB)
- *   0x09fc00  MP floating pointer + configuration table (reserved in e820 up to 1 MiB)
+ *   0x09fc00  MP floating pointer + configuration table (reserved in e820)
+ *   0x0e0000  ACPI: RSDP, XSDT, FACS, FADT, MADT, DSDT (ACPI in e820, up to 1 MiB)
  *   0x100000  kernel (bzImage protected-mode payload, or ELF PT_LOAD segments)
  *   top       initrd, highest 4 KiB aligned address that fits below initrd_addr_max */
 #ifndef HVNODE_BOOT_H
@@ -46,9 +47,39 @@ struct boot_kernel {
 int loader_load(const struct gmem *g, const uint8_t *img, uint64_t len, struct boot_kernel *k);
 int loader_place_initrd(const struct gmem *g, const struct boot_kernel *k, uint64_t size, uint64_t *addr);
 int bootparams_build(const struct gmem *g, const struct boot_kernel *k, const char *cmdline,
-		     uint64_t initrd_addr, uint64_t initrd_size);
+		     uint64_t initrd_addr, uint64_t initrd_size, uint64_t rsdp);
 int bootparams_paging(const struct gmem *g);
 int mptable_build(const struct gmem *g, unsigned ncpus);
 uint8_t mptable_checksum(const uint8_t *p, uint64_t len);
+
+/* ACPI (acpi.c): tables at BOOT_ACPI, the PM registers (pm.c) at ACPI_PM_BASE in port I/O. */
+#define BOOT_ACPI 0xe0000
+#define BOOT_ACPI_END 0x100000
+#define ACPI_PM_BASE 0x600
+#define ACPI_PM1_EVT 0		/* PM1a_STS (16 bits, write 1 to clear), then PM1a_EN (16 bits) */
+#define ACPI_PM1_CNT 4		/* PM1a_CNT (16 bits): SCI_EN, SLP_TYP, SLP_EN */
+#define ACPI_PM_TMR 8		/* PM_TMR (32 bits, 3.579545 MHz) */
+#define ACPI_PM_LEN 12
+#define ACPI_SCI_GSI 20		/* IOAPIC pin 20: level, active low (the SCI's default) */
+#define ACPI_SLP_TYP_S5 5	/* \_S5's SLP_TYPa: the guest powers off */
+#define ACPI_LAPIC_ADDR 0xfee00000u
+#define ACPI_IOAPIC_ADDR 0xfec00000u
+#define ACPI_MAX_CPUS 64
+#define ACPI_MAX_VIRTIO 16
+
+struct acpi_config {
+	unsigned ncpus;
+	unsigned nvirtio;
+	struct {
+		uint64_t base, len;	/* the device's virtio-mmio window */
+		uint32_t gsi;
+	} virtio[ACPI_MAX_VIRTIO];
+};
+
+/* acpi_build: the tables for C into guest memory; *RSDP_ADDR is where the RSDP is. Returns 0,
+ * -EINVAL (no memory there, or more CPUs or devices than the tables take), -E2BIG (the tables
+ * do not fit below BOOT_ACPI_END). */
+int acpi_build(const struct gmem *g, const struct acpi_config *c, uint64_t *rsdp_addr);
+uint8_t acpi_checksum(const uint8_t *p, uint64_t len);
 
 #endif

@@ -1,7 +1,9 @@
 /* hvnode-vmm: zero page (struct boot_params), e820 map, command line, GDT and identity page
  * tables for the 64-bit entry of the Linux x86 boot protocol 2.15 (Documentation/x86/boot.rst,
  * "64-bit boot protocol", and Documentation/x86/zero-page.rst).
- * e820: RAM [0, 0x9fc00), reserved [0x9fc00, 1 MiB) holding the MP table, RAM [1 MiB, top).
+ * e820: RAM [0, 0x9fc00), reserved [0x9fc00, 0xe0000) holding the MP table, ACPI [0xe0000,
+ * 1 MiB) holding the ACPI tables, RAM [1 MiB, top). With an RSDP address, acpi_rsdp_addr
+ * (boot protocol 2.14) points the kernel at it.
  * Guest RAM never reaches the virtio-mmio window (checked by the caller's config).
  * Trusts the boot_kernel from loader.c; checks the cmdline length against the kernel's own
  * cmdline_size and every write against guest memory. Pure: writes only through gmem. */
@@ -12,19 +14,21 @@
 
 #define E820_RAM 1
 #define E820_RESERVED 2
+#define E820_ACPI 3
 #define PTE_PRESENT_RW 0x3ull
 #define PTE_LARGE 0x80ull
 
 static void bootparams_e820(struct boot_params *bp, uint64_t ram)
 {
-	struct boot_e820_entry e[3] = {
+	struct boot_e820_entry e[4] = {
 		{ .addr = 0, .size = BOOT_EBDA, .type = E820_RAM },
-		{ .addr = BOOT_EBDA, .size = BOOT_KERNEL - BOOT_EBDA, .type = E820_RESERVED },
+		{ .addr = BOOT_EBDA, .size = BOOT_ACPI - BOOT_EBDA, .type = E820_RESERVED },
+		{ .addr = BOOT_ACPI, .size = BOOT_ACPI_END - BOOT_ACPI, .type = E820_ACPI },
 		{ .addr = BOOT_KERNEL, .size = ram - BOOT_KERNEL, .type = E820_RAM },
 	};
 
 	memcpy(bp->e820_table, e, sizeof(e));
-	bp->e820_entries = 3;
+	bp->e820_entries = 4;
 }
 
 static int bootparams_cmdline(const struct gmem *g, const struct boot_kernel *k, const char *cmdline)
@@ -42,9 +46,9 @@ static int bootparams_cmdline(const struct gmem *g, const struct boot_kernel *k,
 }
 
 /* bootparams_build: 0, -E2BIG (cmdline longer than the kernel takes), -ENOMEM (memory too
- * small or initrd outside it). */
+ * small or initrd outside it). RSDP: the ACPI RSDP's address, 0 for none. */
 int bootparams_build(const struct gmem *g, const struct boot_kernel *k, const char *cmdline,
-		     uint64_t initrd_addr, uint64_t initrd_size)
+		     uint64_t initrd_addr, uint64_t initrd_size, uint64_t rsdp)
 {
 	static struct boot_params bp;	/* 4 KiB: kept off the stack */
 	uint8_t *zp = gmem_ptr(g, BOOT_ZERO_PAGE, sizeof(bp));
@@ -64,6 +68,7 @@ int bootparams_build(const struct gmem *g, const struct boot_kernel *k, const ch
 	bp.hdr.ramdisk_image = (uint32_t)initrd_addr;
 	bp.hdr.ramdisk_size = (uint32_t)initrd_size;
 	bp.hdr.vid_mode = 0xffff;
+	bp.acpi_rsdp_addr = rsdp;
 	bootparams_e820(&bp, g->size);
 	memcpy(zp, &bp, sizeof(bp));
 	return 0;

@@ -213,6 +213,9 @@ int config_set(struct config *c, const char *key, const char *val, char *err, si
 		ret = config_cpus(c, val);
 	else if (strcmp(key, "rng") == 0)
 		ret = config_bool(&c->rng, val);
+	else if (strcmp(key, "acpi") == 0)
+		ret = strcmp(val, "on") == 0 ? (c->acpi_off = false, 0) :
+		      strcmp(val, "off") == 0 ? (c->acpi_off = true, 0) : -EINVAL;
 	else
 		ret = config_set_str(c, key, val);
 	if (ret == -ENOENT)

@@ -25,6 +25,7 @@ struct config {
 	struct config_disk disk[CONFIG_MAX_DISKS];
 	unsigned ndisks;
 	bool net, has_mac, rng;
+	bool acpi_off;		/* --acpi off: no ACPI tables; virtio-mmio devices on the cmdline */
 	char tap[16];
 	uint8_t mac[6];
 	enum config_console console;

@@ -156,13 +156,47 @@ static int load_kernel(struct vmm *v, uint64_t *initrd_addr, uint64_t *initrd_si
 	return 0;
 }
 
+/* cmdline_has: WORD is one of the space-separated words of CMDLINE. */
+static bool cmdline_has(const char *cmdline, const char *word)
+{
+	size_t n = strlen(word);
+
+	for (const char *p = cmdline; (p = strstr(p, word)); p += n)
+		if ((p == cmdline || p[-1] == ' ') && (p[n] == ' ' || p[n] == 0))
+			return true;
+	return false;
+}
+
+/* boot_setup: boot_params, page tables, the MP table (always: guests without ACPI find their
+ * CPUs there) and the ACPI tables. Without ACPI (--acpi off, or acpi=off on the guest's
+ * cmdline) the virtio-mmio devices go on the cmdline instead (virtio_mmio.device=4K@ADDR:IRQ,
+ * Linux's VIRTIO_MMIO_CMDLINE_DEVICES). */
 static int boot_setup(struct vmm *v, uint64_t initrd_addr, uint64_t initrd_size)
 {
-	static char cmdline[CONFIG_CMDLINE_MAX + sizeof(v->virtio_args)];
+	static char cmdline[CONFIG_CMDLINE_MAX + VMM_MAX_VIRTIO * 48];
+	static struct acpi_config acpi;
+	bool with_acpi = !v->cfg->acpi_off && !cmdline_has(v->cfg->cmdline, "acpi=off");
+	uint64_t rsdp = 0;
+	size_t n;
 	int ret;
 
-	snprintf(cmdline, sizeof(cmdline), "%s%s", v->cfg->cmdline, v->virtio_args);
-	ret = bootparams_build(&v->mem, &v->kernel, cmdline, initrd_addr, initrd_size);
+	n = (size_t)snprintf(cmdline, sizeof(cmdline), "%s", v->cfg->cmdline);
+	for (unsigned i = 0; !with_acpi && i < v->nvirtio && n < sizeof(cmdline); i++)
+		n += (size_t)snprintf(cmdline + n, sizeof(cmdline) - n, " virtio_mmio.device=4K@0x%llx:%u",
+				      (unsigned long long)v->virtio[i].base, v->virtio[i].irq);
+	if (with_acpi) {
+		acpi.ncpus = v->ncpus;
+		acpi.nvirtio = v->nvirtio;
+		for (unsigned i = 0; i < v->nvirtio; i++) {
+			acpi.virtio[i].base = v->virtio[i].base;
+			acpi.virtio[i].len = 0x1000;
+			acpi.virtio[i].gsi = v->virtio[i].irq;
+		}
+		ret = acpi_build(&v->mem, &acpi, &rsdp);
+		if (ret < 0)
+			return vmm_err(ret, "unable to build the ACPI tables");
+	}
+	ret = bootparams_build(&v->mem, &v->kernel, cmdline, initrd_addr, initrd_size, rsdp);
 	if (ret == -E2BIG)
 		return vmm_err(-EINVAL, "--cmdline: longer than the kernel's limit of %u bytes",
 			       v->kernel.hdr.cmdline_size);
@@ -241,6 +275,8 @@ static int devices_setup(struct vmm *v)
 		ret = i8042_create(v);
 	if (ret == 0)
 		ret = rtc_create(v);
+	if (ret == 0 && !c->acpi_off)
+		ret = pm_create(v);
 	for (unsigned i = 0; ret == 0 && i < c->ndisks; i++)
 		ret = vblk_create(v, c->disk[i].path, c->disk[i].ro);
 	if (ret == 0 && c->net)
@@ -332,7 +368,7 @@ int main(int argc, char **argv)
 	if (argc == 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
 		printf("usage: hvnode-vmm --kernel FILE [--initrd FILE] [--cmdline TEXT] [--mem 256M] [--cpus N]\n"
 		       "  [--disk PATH[,ro]]... [--net tap=NAME[,mac=MAC]] [--rng] [--console stdio|file:PATH|socket:PATH]\n"
-		       "  [--api-socket PATH] [--name NAME] [--user NAME|UID[:GID]] [--config FILE]\n");
+		       "  [--api-socket PATH] [--name NAME] [--user NAME|UID[:GID]] [--acpi on|off] [--config FILE]\n");
 		return 0;
 	}
 	return vmm_run(argc, argv);

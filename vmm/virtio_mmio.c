@@ -1,6 +1,6 @@
 /* hvnode-vmm: virtio-mmio transport, virtio 1.2 section 4.2 (modern register layout,
- * version 2 only), one 4 KiB window per device from 0xd0000000, announced on the guest
- * cmdline as virtio_mmio.device=4K@ADDR:IRQ. Queue notifications arrive on one ioeventfd per
+ * version 2 only), one 4 KiB window per device from 0xd0000000, announced to the guest in the
+ * ACPI DSDT (acpi.c) or, without ACPI, on its cmdline as virtio_mmio.device=4K@ADDR:IRQ (main.c). Queue notifications arrive on one ioeventfd per
  * queue (KVM_IOEVENTFD with datamatch on QueueNotify) and are handled by the event loop;
  * interrupts leave through an irqfd (KVM_IRQFD, edge on the IOAPIC pin). Registers are
  * written by vCPU threads under the transport lock; the loop works on a snapshot of a queue
@@ -336,14 +336,6 @@ static int vmmio_eventfds(struct vmmio *t)
 	return 0;
 }
 
-static void vmmio_announce(struct vmmio *t)
-{
-	struct vmm *v = t->vmm;
-	size_t used = strlen(v->virtio_args);
-
-	snprintf(v->virtio_args + used, sizeof(v->virtio_args) - used, " virtio_mmio.device=4K@0x%llx:%u",
-		 (unsigned long long)t->base, t->irq);
-}
 
 /* vmmio_create: the transport for one device; config is the device's read-only config space. */
 int vmmio_create(struct vmm *v, const struct vdev_ops *ops, void *dev, const void *config, size_t cfglen,
@@ -365,9 +357,10 @@ int vmmio_create(struct vmm *v, const struct vdev_ops *ops, void *dev, const voi
 			      .opaque = t };
 	if (vm_bus_add(&v->mmio, &d) < 0 || vmmio_eventfds(t) < 0)
 		return -ENOSPC;
+	v->virtio[v->nvirtio].base = t->base;
+	v->virtio[v->nvirtio].irq = t->irq;
 	v->nvirtio++;
 	v->ctr[v->nctr++] = ctr;
-	vmmio_announce(t);
 	*out = t;
 	return 0;
 }

@@ -57,6 +57,7 @@ struct counters {
 struct vcpu;
 struct serial;
 struct i8042;
+struct pm;
 
 struct vmm {
 	const struct config *cfg;
@@ -73,8 +74,12 @@ struct vmm {
 	struct i8042 *i8042;
 	struct counters *ctr[VMM_MAX_DEVS];
 	unsigned nctr;
+	struct pm *pm;
 	unsigned nvirtio;
-	char virtio_args[VMM_MAX_VIRTIO * 48];	/* "virtio_mmio.device=..." for the cmdline */
+	struct {
+		uint64_t base;				/* its 4 KiB virtio-mmio window */
+		unsigned irq;				/* its GSI */
+	} virtio[VMM_MAX_VIRTIO];
 	pthread_mutex_t lock;			/* pause state */
 	pthread_cond_t cond;
 	bool paused;
@@ -108,6 +113,10 @@ int loop_run(struct vmm *v);
 int serial_create(struct vmm *v, int in_fd, int out_fd, int listen_fd);
 int i8042_create(struct vmm *v);
 int rtc_create(struct vmm *v);
+int pm_create(struct vmm *v);
+/* pm_power_button: presses the ACPI power button (PWRBTN_STS and the SCI); a guest with ACPI
+ * then runs its clean shutdown (Linux: the power key, which systemd-logind turns into poweroff). */
+void pm_power_button(struct vmm *v);
 void i8042_ctrl_alt_del(struct i8042 *k);
 int vblk_create(struct vmm *v, const char *path, bool ro);
 int vnet_create(struct vmm *v, const char *tap, const uint8_t *mac);

@@ -19,6 +19,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (loader_load(&g, data, size, &k) < 0)
 		return 0;
 	if (loader_place_initrd(&g, &k, 4096, &addr) == 0)
-		bootparams_build(&g, &k, "console=ttyS0", addr, 4096);
+		bootparams_build(&g, &k, "console=ttyS0", addr, 4096, 0);
 	return 0;
 }

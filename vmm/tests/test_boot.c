@@ -109,17 +109,20 @@ static void test_bootparams(void)
 	CHECK(loader_load(&g, img, 5 * 512 + 1024, &k) == 0);
 	CHECK(loader_place_initrd(&g, &k, 1000000, &addr) == 0 && addr + 1000000 <= MEM && !(addr & 0xfff));
 	CHECK(loader_place_initrd(&g, &k, MEM, &addr) == -ENOMEM);	/* initrd too big */
-	CHECK(bootparams_build(&g, &k, "console=ttyS0", addr, 1000000) == 0);
+	CHECK(bootparams_build(&g, &k, "console=ttyS0", addr, 1000000, BOOT_ACPI) == 0);
 	memcpy(&bp, mem + BOOT_ZERO_PAGE, sizeof(bp));
-	CHECK(bp.e820_entries == 3 && bp.e820_table[0].addr == 0 && bp.e820_table[0].size == BOOT_EBDA);
-	CHECK(bp.e820_table[1].type == 2 && bp.e820_table[2].addr == BOOT_KERNEL);
-	CHECK(bp.e820_table[2].addr + bp.e820_table[2].size == MEM);
+	CHECK(bp.e820_entries == 4 && bp.e820_table[0].addr == 0 && bp.e820_table[0].size == BOOT_EBDA);
+	CHECK(bp.e820_table[1].type == 2 && bp.e820_table[1].addr + bp.e820_table[1].size == BOOT_ACPI);
+	CHECK(bp.e820_table[2].type == 3 && bp.e820_table[2].addr == BOOT_ACPI &&
+	      bp.e820_table[2].addr + bp.e820_table[2].size == BOOT_KERNEL);
+	CHECK(bp.e820_table[3].addr == BOOT_KERNEL && bp.e820_table[3].addr + bp.e820_table[3].size == MEM);
+	CHECK(bp.acpi_rsdp_addr == BOOT_ACPI);
 	CHECK(bp.hdr.cmd_line_ptr == BOOT_CMDLINE && strcmp((char *)mem + BOOT_CMDLINE, "console=ttyS0") == 0);
 	CHECK(bp.hdr.ramdisk_image == addr && bp.hdr.ramdisk_size == 1000000 && bp.hdr.type_of_loader == 0xff);
 	memset(longline, 'x', sizeof(longline) - 1);
 	longline[sizeof(longline) - 1] = 0;
-	CHECK(bootparams_build(&g, &k, longline, 0, 0) == -E2BIG);	/* over cmdline_size 255 */
-	CHECK(bootparams_build(&g, &k, "", MEM - 10, 100) == -ENOMEM);	/* initrd outside RAM */
+	CHECK(bootparams_build(&g, &k, longline, 0, 0, 0) == -E2BIG);	/* over cmdline_size 255 */
+	CHECK(bootparams_build(&g, &k, "", MEM - 10, 100, 0) == -ENOMEM);	/* initrd outside RAM */
 	CHECK(bootparams_paging(&g) == 0);
 	memcpy(&addr, mem + BOOT_PML4, 8);
 	CHECK(addr == (BOOT_PDPT | 3));

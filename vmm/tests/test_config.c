@@ -45,6 +45,11 @@ static void test_args(void)
 	c.mem = 4ull << 30;
 	CHECK(config_finish(&c, err, sizeof(err)) < 0 && strstr(err, "--mem"));
 	CHECK(config_set(&c, "mem", "99999999999999999999G", err, sizeof(err)) < 0);
+	config_defaults(&c);
+	CHECK(!c.acpi_off);					/* ACPI by default */
+	CHECK(config_set(&c, "acpi", "off", err, sizeof(err)) == 0 && c.acpi_off);
+	CHECK(config_set(&c, "acpi", "on", err, sizeof(err)) == 0 && !c.acpi_off);
+	CHECK(config_set(&c, "acpi", "maybe", err, sizeof(err)) < 0 && strstr(err, "--acpi"));
 }
 
 static void test_json(void)

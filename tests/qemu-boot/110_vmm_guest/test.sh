@@ -59,12 +59,19 @@ guest_marker() {
 }
 guest_marker 'HVGUEST: init reached' || fail=1
 guest_marker 'HVGUEST: cpus nproc=2 cpuinfo=2' || fail=1
+guest_marker 'HVGUEST: cpus from the MADT' || fail=1
+guest_marker 'HVGUEST: virtio devices from the DSDT: 4' || fail=1
 guest_marker 'HVGUEST: vda pattern ok' || fail=1
 guest_marker "HVGUEST: vdb written $expect" || fail=1
 guest_marker 'HVGUEST: hwrng ok' || fail=1
 guest_marker "HVGUEST: ping $peer ok" || fail=1
-check "guest reboot ends hvnode-vmm with exit 0" \
-	"i=0; until [ -s /tmp/g/vmm.rc ]; do i=\$((i+1)); [ \$i -lt 55 ] || exit 1; sleep 1; done; [ \$(cat /tmp/g/vmm.rc) = 0 ]" || fail=1
+guest_marker 'HVGUEST: waiting for the power button' || fail=1
+check "the API's shutdown presses the ACPI power button" \
+	"hvnode-vmm --api-call /tmp/g/api.sock shutdown | grep -q '\"action\":\"power-button\"'" || fail=1
+guest_marker 'HVGUEST: power button pressed' || fail=1
+check "the guest's poweroff (ACPI S5) ends hvnode-vmm with exit 0, saying so" \
+	"i=0; until [ -s /tmp/g/vmm.rc ]; do i=\$((i+1)); [ \$i -lt 55 ] || exit 1; sleep 1; done; [ \$(cat /tmp/g/vmm.rc) = 0 ] && \
+	grep -q 'hvnode-vmm: guest powered off' /tmp/g/vmm.out" || fail=1
 check "the node reads back what the guest wrote (sha256)" \
 	"[ \$(dd if=/tmp/g/disk1.img bs=$size count=1 2>/dev/null | sha256sum | cut -d' ' -f1) = $expect ]" || fail=1
 if [ "$fail" != 0 ]; then

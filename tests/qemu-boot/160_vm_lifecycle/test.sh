@@ -46,9 +46,10 @@ check "the status screen counts the VMs" "$(screen_cmd 'VMs: 2 of 2 running, 0 f
 # A graceful stop, then the delete.
 mgr vm stop "$MANAGER_DIR" "$UUID" two >/dev/null
 vm_wait "$UUID" two --state stopped
+guest_marker two "HVGUEST: two power button" || fail=1
 guest_marker two "HVGUEST: two shutting down" || fail=1
 python3 -c 'import json, sys; assert json.load(open(sys.argv[1]))["exit_code"] == 0' "$WORK/wait.json" &&
-	echo "  ok: two stopped gracefully (ctrl-alt-del, the guest rebooted, exit code 0)" || { echo "  FAIL: two's exit code"; fail=1; }
+	echo "  ok: two stopped gracefully (the ACPI power button, the guest rebooted, exit code 0)" || { echo "  FAIL: two's exit code"; fail=1; }
 mgr vm delete "$MANAGER_DIR" "$UUID" two >/dev/null
 mgr vm wait "$MANAGER_DIR" "$UUID" two --absent --timeout 60 >/dev/null && echo "  ok: two deleted: no longer reported" ||
 	{ echo "  FAIL: two still reported"; fail=1; }

@@ -1,0 +1,170 @@
+/* hvnode-vmm unit tests: the ACPI tables (acpi.c): RSDP, XSDT, FADT, FACS, MADT and DSDT
+ * layout, lengths and checksums, what they announce (CPUs, IOAPIC, PM registers, SCI, virtio
+ * devices), and refusals. With ACPI_DUMP_DIR set, the FADT, MADT and DSDT are written there
+ * as NAME.dat for the Makefile's round trip through iasl (disassemble, then compile). */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "boot.h"
+#include "test.h"
+
+#define MEM (64ull << 20)
+
+static uint8_t *mem;
+static struct gmem g;
+
+static uint32_t u32(uint64_t addr)
+{
+	uint32_t v;
+
+	memcpy(&v, mem + addr, 4);
+	return v;
+}
+
+static uint64_t u64(uint64_t addr)
+{
+	uint64_t v;
+
+	memcpy(&v, mem + addr, 8);
+	return v;
+}
+
+/* A table at ADDR: signature SIG, checksum over its length 0, inside the ACPI area. */
+static int table_ok(uint64_t addr, const char *sig)
+{
+	return addr >= BOOT_ACPI && addr + 36 <= BOOT_ACPI_END && !memcmp(mem + addr, sig, 4) &&
+	       addr + u32(addr + 4) <= BOOT_ACPI_END && acpi_checksum(mem + addr, u32(addr + 4)) == 0;
+}
+
+static unsigned count_bytes(uint64_t addr, const void *needle, size_t k)
+{
+	unsigned n = 0, len = u32(addr + 4);
+
+	for (unsigned i = 0; i + k <= len; i++)
+		n += !memcmp(mem + addr + i, needle, k);
+	return n;
+}
+
+static unsigned count(uint64_t addr, const char *needle)
+{
+	unsigned n = 0, len = u32(addr + 4);
+	size_t k = strlen(needle);
+
+	for (unsigned i = 0; i + k <= len; i++)
+		n += !memcmp(mem + addr + i, needle, k);
+	return n;
+}
+
+static void dump(const char *name, uint64_t addr)
+{
+	const char *dir = getenv("ACPI_DUMP_DIR");
+	char path[512];
+	FILE *f;
+
+	if (!dir)
+		return;
+	snprintf(path, sizeof(path), "%s/%s.dat", dir, name);
+	f = fopen(path, "wb");
+	CHECK(f && fwrite(mem + addr, 1, u32(addr + 4), f) == u32(addr + 4));
+	if (f)
+		fclose(f);
+}
+
+static struct acpi_config config(unsigned ncpus, unsigned nvirtio)
+{
+	struct acpi_config c = { .ncpus = ncpus, .nvirtio = nvirtio };
+
+	for (unsigned i = 0; i < nvirtio && i < ACPI_MAX_VIRTIO; i++) {
+		c.virtio[i].base = 0xd0000000ull + i * 0x1000;
+		c.virtio[i].len = 0x1000;
+		c.virtio[i].gsi = 5 + i;
+	}
+	return c;
+}
+
+static void test_tables(void)
+{
+	struct acpi_config c = config(2, 3);
+	uint64_t rsdp = 0, xsdt, fadt, madt, dsdt, facs;
+	unsigned lapics = 0, ioapics = 0;
+
+	CHECK(acpi_build(&g, &c, &rsdp) == 0 && rsdp == BOOT_ACPI && rsdp % 16 == 0);
+	CHECK(!memcmp(mem + rsdp, "RSD PTR ", 8) && mem[rsdp + 15] == 2);	/* revision 2 */
+	CHECK(acpi_checksum(mem + rsdp, 20) == 0 && acpi_checksum(mem + rsdp, 36) == 0);
+	CHECK(u32(rsdp + 16) == 0 && u32(rsdp + 20) == 36);			/* no RSDT; length */
+	xsdt = u64(rsdp + 24);
+	CHECK(table_ok(xsdt, "XSDT") && u32(xsdt + 4) == 36 + 16);
+	fadt = u64(xsdt + 36);
+	madt = u64(xsdt + 44);
+	CHECK(table_ok(fadt, "FACP") && u32(fadt + 4) == 276 && mem[fadt + 8] == 6);
+	CHECK(table_ok(madt, "APIC"));
+	/* FADT: DSDT both ways, FACS, fixed hardware at ACPI_PM_BASE, SCI, no SMI port. */
+	dsdt = u64(fadt + 140);
+	CHECK(u32(fadt + 40) == dsdt && table_ok(dsdt, "DSDT"));
+	facs = u32(fadt + 36);
+	CHECK(facs % 64 == 0 && !memcmp(mem + facs, "FACS", 4) && u32(facs + 4) == 64);
+	CHECK(u32(fadt + 56) == ACPI_PM_BASE && mem[fadt + 88] == 4);		/* PM1a_EVT_BLK */
+	CHECK(u32(fadt + 64) == ACPI_PM_BASE + ACPI_PM1_CNT && mem[fadt + 89] == 2);
+	CHECK(u32(fadt + 76) == ACPI_PM_BASE + ACPI_PM_TMR && mem[fadt + 91] == 4);
+	CHECK(mem[fadt + 46] == ACPI_SCI_GSI && u32(fadt + 48) == 0);		/* SCI_INT, SMI_CMD */
+	CHECK(!(u32(fadt + 112) & (1u << 20)) && !(u32(fadt + 112) & (1u << 4)));	/* not HW-reduced; fixed power button */
+	CHECK(mem[fadt + 148] == 1 && u64(fadt + 152) == ACPI_PM_BASE);		/* X_PM1a_EVT_BLK */
+	CHECK(!memcmp(mem + fadt + 268, "hvnode", 6));
+	/* MADT: one enabled local APIC per vCPU (APIC id = index), one IOAPIC at GSI base 0. */
+	CHECK(u32(madt + 36) == ACPI_LAPIC_ADDR);
+	for (uint64_t p = madt + 44; p < madt + u32(madt + 4); p += mem[p + 1]) {
+		if (mem[p + 1] < 2)
+			break;
+		if (mem[p] == 0) {
+			CHECK(mem[p + 3] == lapics && u32(p + 4) == 1);
+			lapics++;
+		}
+		if (mem[p] == 1) {
+			CHECK(u32(p + 4) == ACPI_IOAPIC_ADDR && u32(p + 8) == 0);
+			ioapics++;
+		}
+	}
+	CHECK(lapics == 2 && ioapics == 1);
+	/* DSDT: \_S5, COM1, the i8042, the RTC and the three virtio-mmio devices. */
+	CHECK(count(dsdt, "_S5_") == 1 && count(dsdt, "PNP0501") == 1 && count(dsdt, "PNP0303") == 1);
+	CHECK(count(dsdt, "PNP0B00") == 1 && count(dsdt, "LNRO0005") == 3);
+	CHECK(count(dsdt, "VR00") == 1 && count(dsdt, "VR02") == 1 && count(dsdt, "VR03") == 0);
+	CHECK(count_bytes(dsdt, "\x86\x09\x00\x01\x00\x20\x00\xd0", 8) == 1);	/* Memory32Fixed VR02 */
+	CHECK(count_bytes(dsdt, "\x89\x06\x00\x03\x01\x07\x00\x00\x00", 9) == 1);	/* its GSI 7 */
+	dump("facp", fadt);
+	dump("apic", madt);
+	dump("dsdt", dsdt);
+}
+
+static void test_limits(void)
+{
+	struct acpi_config c = config(ACPI_MAX_CPUS, ACPI_MAX_VIRTIO);
+	uint64_t rsdp = 1;
+
+	CHECK(acpi_build(&g, &c, &rsdp) == 0);		/* the largest VM fits */
+	CHECK(count(u64(u64(rsdp + 24) + 36) + 0, "FACP") == 1);
+	c.ncpus = 0;
+	CHECK(acpi_build(&g, &c, &rsdp) == -EINVAL);
+	c.ncpus = ACPI_MAX_CPUS + 1;
+	CHECK(acpi_build(&g, &c, &rsdp) == -EINVAL);
+	c = config(1, ACPI_MAX_VIRTIO + 1);
+	CHECK(acpi_build(&g, &c, &rsdp) == -EINVAL);
+	{
+		struct gmem small = { mem, BOOT_ACPI_END - 1 };	/* the area does not fit */
+
+		c = config(1, 0);
+		CHECK(acpi_build(&small, &c, &rsdp) == -EINVAL);
+	}
+}
+
+int main(void)
+{
+	mem = calloc(1, MEM);
+	g = (struct gmem){ mem, MEM };
+	test_limits();
+	test_tables();
+	free(mem);
+	TEST_DONE("acpi");
+}
