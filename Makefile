@@ -66,6 +66,7 @@ manifest = $(strip $(shell awk -v k="$(1):" '$$1 == k { $$1 = ""; print }' $(MAN
 IMAGE_KERNEL := $(call manifest,kernel)
 IMAGE_ROOT := $(call manifest,root)
 IMAGE_LOADERS := $(call manifest,loaders)
+IMAGE_TEST := $(call manifest,test)
 OVERLAY := $(TOP)/$(call manifest,overlay)
 PERMISSIONS := $(TOP)/$(call manifest,permissions)
 INITRAMFS_INIT := $(TOP)/$(call manifest,init)
@@ -92,7 +93,7 @@ $(shell mkdir -p $(B) && printf '%s\n' "site: $(SITE)" $(SITE_FILES) >$(SITE_LIS
 # ---- packages: one folder each (packages/NAME/NAME.hash, NAME.mk, its config) ---------------
 PACKAGES := $(sort $(notdir $(wildcard $(PKG)/*)))
 PINNED := $(sort $(patsubst $(PKG)/%/,%,$(dir $(wildcard $(PKG)/*/*.hash))))
-$(foreach p,$(IMAGE_KERNEL) $(IMAGE_ROOT) $(IMAGE_LOADERS),\
+$(foreach p,$(IMAGE_KERNEL) $(IMAGE_ROOT) $(IMAGE_LOADERS) $(IMAGE_TEST),\
 	$(if $(filter $(p),$(PACKAGES)),,$(error image/manifest names $(p), which has no folder packages/$(p))))
 hash_file = $(PKG)/$(1)/$(1).hash
 pkg_version = $(shell awk '$$1 == "version" { print $$2; exit }' $(call hash_file,$(1)))
@@ -195,7 +196,7 @@ userland: $(foreach p,$(IMAGE_ROOT),$($(p)_TARGET))
 
 # ---- BUILDINFO, root tree, squashfs, initramfs ------------------------------------------------
 BUILDINFO := $(B)/BUILDINFO
-HASH_FILES := $(foreach p,$(PINNED),$(call hash_file,$(p)))
+HASH_FILES := $(foreach p,$(filter-out $(IMAGE_TEST),$(PINNED)),$(call hash_file,$(p)))
 $(BUILDINFO): $(HASH_FILES) $(KCONFIG) $(TOP)/scripts/buildinfo.sh FORCE
 	@$(TOP)/scripts/buildinfo.sh $(KCONFIG) $(HASH_FILES) >$@.new
 	@$(call move_if_changed,$@)
@@ -293,14 +294,15 @@ images: $(IMG)/SHA256SUMS
 AGENT_HOST_ARGS = -s -C $(TOP)/agent O=$(O)/test/agent CJSON_SRC=$(B)/cjson
 VMM_HOST_ARGS = -s -C $(TOP)/vmm O=$(O)/test/vmm KHEADERS=$(KHEADERS)/include
 
-test: images $(TEST_DEPS)
+test: images $(TEST_DEPS) $(addprefix $(STAMP)/extracted-,$(IMAGE_TEST))
 	@KCONFIG=$(KCONFIG) AGENT=$(AGENT) SUPERVISOR=$(SUPERVISOR) BUSYBOX=$(BUSYBOX) O=$(O) \
 		$(TOP)/tests/host/run-all.sh $(DL_DIR) $(APT_STATE) $(O)/test/host
 	@$(STEP) agent "unit tests (ASan, UBSan) and fuzz corpus replay" $(LOGS)/agent-test.log \
 		$(MAKE) $(AGENT_HOST_ARGS) test fuzz-replay
 	@$(STEP) vmm "unit tests (ASan, UBSan) and fuzz corpus replay" $(LOGS)/vmm-test.log \
 		$(MAKE) $(VMM_HOST_ARGS) test fuzz-replay
-	@BUSYBOX=$(BUSYBOX) MUSL_CC=$(MUSL_CC) $(TOP)/tests/qemu-boot/run-all.sh $(IMG) $(O)/test/qemu-boot
+	@BUSYBOX=$(BUSYBOX) MUSL_CC=$(MUSL_CC) DEBIAN_KERNEL_DIR=$(B)/linux-image-cloud \
+		$(TOP)/tests/qemu-boot/run-all.sh $(IMG) $(O)/test/qemu-boot
 	@$(TOP)/scripts/repro-check.sh $(O)/test/repro $(IMG)
 	@rm -rf $(O)/test/repro
 
