@@ -13,7 +13,8 @@
  * MADT: one enabled local APIC per vCPU (processor UID and APIC id = vCPU index), the IOAPIC
  * at 0xfec00000 (GSI 0-23), NMI on LINT1 of every processor; ISA IRQs map 1:1 to GSIs as in the
  * MP table (no interrupt source override).
- * DSDT (AML, 5.4 and 19.6): \_S5 (SLP_TYP 5), and in \_SB the COM1 UART (PNP0501), the i8042
+ * DSDT (AML, 5.4 and 19.6): \_S5 (SLP_TYP 5), and in \_SB a processor device (ACPI0007) per
+ * vCPU with the MADT's processor UID, the COM1 UART (PNP0501), the i8042
  * keyboard controller (PNP0303), the CMOS RTC (PNP0B00) and each virtio-mmio device (LNRO0005,
  * its 4 KiB window as Memory32Fixed, its GSI as an edge, active-high Extended Interrupt).
  * Pure: writes only through gmem; checks that everything fits below BOOT_ACPI_END. */
@@ -93,6 +94,7 @@ _Static_assert(sizeof(struct acpi_facs) == 64, "FACS, ACPI 6.4 table 5.14");
 #define FADT_WBINVD (1u << 0)
 #define FADT_PROC_C1 (1u << 2)
 #define FADT_SLP_BUTTON (1u << 5)	/* no sleep button; the power button is fixed hardware */
+#define FADT_FIX_RTC (1u << 6)		/* no RTC wake status in the PM1 registers */
 #define FADT_TMR_VAL_EXT (1u << 8)	/* 32-bit PM timer */
 #define IAPC_LEGACY_DEVICES (1u << 0)
 #define IAPC_8042 (1u << 1)
@@ -131,7 +133,7 @@ static void acpi_seal(uint8_t *table)
 
 /* ---- AML (ACPI 6.4 chapter 20): a byte buffer and the few terms the DSDT needs ---------- */
 struct aml {
-	uint8_t b[4096];
+	uint8_t b[8192];
 	size_t n;
 	bool overflow;
 };
@@ -273,7 +275,7 @@ static void aml_device(struct aml *a, const char *seg, const struct aml *body)
 	aml_block(a, device_op, 2, &named);
 }
 
-/* A Device with _HID (and _UID when UID >= 0) and _CRS. */
+/* A Device with _HID (and _UID when UID >= 0) and _CRS (when RES). */
 static void aml_simple_device(struct aml *a, const char *seg, const char *hid, int uid,
 			      const struct aml *res)
 {
@@ -284,8 +286,17 @@ static void aml_simple_device(struct aml *a, const char *seg, const char *hid, i
 	aml_name_string(&dev, "_HID", hid);
 	if (uid >= 0)
 		aml_name_integer(&dev, "_UID", (uint32_t)uid);
-	aml_name_resources(&dev, "_CRS", res);
+	if (res)
+		aml_name_resources(&dev, "_CRS", res);
 	aml_device(a, seg, &dev);
+}
+
+static void aml_seg(char seg[5], char prefix0, char prefix1, unsigned i)
+{
+	static const char hex[] = "0123456789ABCDEF";
+
+	seg[0] = prefix0, seg[1] = prefix1, seg[2] = hex[(i >> 4) & 15], seg[3] = hex[i & 15];
+	seg[4] = 0;
 }
 
 static void acpi_dsdt_body(struct aml *a, const struct acpi_config *c)
@@ -308,6 +319,13 @@ static void acpi_dsdt_body(struct aml *a, const struct acpi_config *c)
 	sb.n = 0;
 	sb.overflow = false;
 	aml_bytes(&sb, "\\_SB_", 5);
+	/* A processor device per MADT entry, by its processor UID (ACPI 6.4 section 8.4). */
+	for (unsigned i = 0; i < c->ncpus; i++) {
+		char seg[5];
+
+		aml_seg(seg, 'C', 'P', i);
+		aml_simple_device(&sb, seg, "ACPI0007", (int)i, NULL);
+	}
 	res.n = 0;
 	res_io(&res, 0x3f8, 8);
 	res_irq(&res, 4);
@@ -322,9 +340,9 @@ static void acpi_dsdt_body(struct aml *a, const struct acpi_config *c)
 	res_irq(&res, 8);
 	aml_simple_device(&sb, "RTC_", "PNP0B00", -1, &res);
 	for (unsigned i = 0; i < c->nvirtio; i++) {
-		static const char hex[] = "0123456789ABCDEF";
-		char seg[5] = { 'V', 'R', hex[(i >> 4) & 15], hex[i & 15], 0 };
+		char seg[5];
 
+		aml_seg(seg, 'V', 'R', i);
 		res.n = 0;
 		res_mem32(&res, (uint32_t)c->virtio[i].base, (uint32_t)c->virtio[i].len);
 		res_gsi(&res, c->virtio[i].gsi);
@@ -355,7 +373,7 @@ static void acpi_fadt(struct acpi_fadt *f, uint64_t facs, uint64_t dsdt)
 	f->p_lvl2_lat = 101;		/* > 100: no C2 */
 	f->p_lvl3_lat = 1001;		/* > 1000: no C3 */
 	f->iapc_boot_arch = IAPC_LEGACY_DEVICES | IAPC_8042 | IAPC_NO_VGA;
-	f->flags = FADT_WBINVD | FADT_PROC_C1 | FADT_SLP_BUTTON | FADT_TMR_VAL_EXT;
+	f->flags = FADT_WBINVD | FADT_PROC_C1 | FADT_SLP_BUTTON | FADT_FIX_RTC | FADT_TMR_VAL_EXT;
 	f->minor = 4;
 	f->x_pm1a_evt = evt;
 	f->x_pm1a_cnt = cnt;

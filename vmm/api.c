@@ -1,8 +1,8 @@
 /* hvnode-vmm: control API on a Unix stream socket (--api-socket PATH). One request per line,
  * one JSON object per answer line; protocol in README.md: status, pause, resume, shutdown
- * (the ACPI power button; ctrl-alt-del through the i8042 10 s later for a guest that has no
- * use for the button, or at once without ACPI; a forced stop after 30 s), shutdown force,
- * counters.
+ * (the ACPI power button when the guest listens to it, and ctrl-alt-del through the i8042 10 s
+ * later only if the guest has not taken the press; ctrl-alt-del at once otherwise; a forced stop
+ * 30 s after the first request), shutdown force, counters.
  * Runs on its own thread under the API seccomp filter, one client at a time.
  * Trusts the socket's file permissions for who may connect (root-owned, mode 0600); a request
  * is bounded to 256 bytes and anything unknown is answered with an error. */
@@ -78,10 +78,11 @@ static void api_command(struct api *a, const char *cmd, char *out, size_t size)
 		vm_pause(v, cmd[0] == 'p');
 		snprintf(out, size, "{\"ok\":true,\"state\":\"%s\"}", cmd[0] == 'p' ? "paused" : "running");
 	} else if (strcmp(cmd, "shutdown") == 0) {
-		a->deadline_ms = api_now_ms() + API_SHUTDOWN_S * 1000;
-		if (v->pm) {
-			pm_power_button(v);
-			a->cad_ms = api_now_ms() + API_CAD_AFTER_S * 1000;
+		if (!a->deadline_ms)	/* a repeated request does not put the forced stop off */
+			a->deadline_ms = api_now_ms() + API_SHUTDOWN_S * 1000;
+		if (pm_power_button(v)) {
+			if (!a->cad_ms)
+				a->cad_ms = api_now_ms() + API_CAD_AFTER_S * 1000;
 			snprintf(out, size, "{\"ok\":true,\"action\":\"power-button\",\"ctrl_alt_del_after_s\":%d,"
 				 "\"force_after_s\":%d}", API_CAD_AFTER_S, API_SHUTDOWN_S);
 		} else {
@@ -161,7 +162,9 @@ static void *api_thread(void *arg)
 		int64_t now = api_now_ms();
 
 		if (a->cad_ms && now >= a->cad_ms) {
-			i8042_ctrl_alt_del(a->vmm->i8042);	/* the guest ignored the power button */
+			/* A guest that took the press is shutting down: no ctrl-alt-del into that. */
+			if (pm_power_button_pending(a->vmm))
+				i8042_ctrl_alt_del(a->vmm->i8042);
 			a->cad_ms = 0;
 		}
 		if (a->deadline_ms && now >= a->deadline_ms) {

@@ -82,4 +82,16 @@ struct acpi_config {
 int acpi_build(const struct gmem *g, const struct acpi_config *c, uint64_t *rsdp_addr);
 uint8_t acpi_checksum(const uint8_t *p, uint64_t len);
 
+/* The ACPI PM registers (pm.c), pure: offsets are from ACPI_PM_BASE. */
+struct pm_regs {
+	uint16_t sts, en, cnt;
+};
+/* pm_regs_read: the byte at OFF; TIMER is the PM timer's value (3.579545 MHz ticks). */
+uint8_t pm_regs_read(const struct pm_regs *r, uint64_t off, uint32_t timer);
+/* pm_regs_write: LEN bytes at OFF; true when the guest asked for S5 (power off). */
+bool pm_regs_write(struct pm_regs *r, uint64_t off, const uint8_t *data, unsigned len);
+bool pm_regs_sci(const struct pm_regs *r);		/* the SCI's level: STS & EN */
+bool pm_regs_press(struct pm_regs *r);			/* PWRBTN_STS; true if PWRBTN_EN */
+bool pm_regs_pending(const struct pm_regs *r);	/* PWRBTN_STS still set */
+
 #endif

@@ -248,6 +248,25 @@ int config_parse_args(struct config *c, int argc, char **argv, char *err, size_t
 	return 0;
 }
 
+bool config_guest_acpi(const struct config *c)
+{
+	const char *p = c->cmdline, *last = NULL;
+	size_t n = 0;
+
+	if (c->acpi_off)
+		return false;
+	while (*p) {
+		size_t len;
+
+		p += strspn(p, " \t\n");
+		len = strcspn(p, " \t\n");
+		if (len >= 5 && !strncmp(p, "acpi=", 5))
+			last = p + 5, n = len - 5;
+		p += len;
+	}
+	return !last || !((n == 3 && !strncmp(last, "off", 3)) || (n == 2 && !strncmp(last, "ht", 2)));
+}
+
 /* config_finish: checks what only makes sense once every option is known. */
 int config_finish(struct config *c, char *err, size_t errlen)
 {

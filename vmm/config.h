@@ -42,5 +42,9 @@ int config_set(struct config *c, const char *key, const char *val, char *err, si
 int config_parse_args(struct config *c, int argc, char **argv, char *err, size_t errlen);
 int config_parse_json(struct config *c, const char *text, size_t len, char *err, size_t errlen);
 int config_finish(struct config *c, char *err, size_t errlen);
+/* config_guest_acpi: whether the guest reads the ACPI tables' devices: not with --acpi off, nor
+ * when the last acpi= among the words of its cmdline (split at whitespace, as Linux does) is
+ * off or ht (ACPI tables only, no DSDT). */
+bool config_guest_acpi(const struct config *c);
 
 #endif

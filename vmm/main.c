@@ -156,17 +156,6 @@ static int load_kernel(struct vmm *v, uint64_t *initrd_addr, uint64_t *initrd_si
 	return 0;
 }
 
-/* cmdline_has: WORD is one of the space-separated words of CMDLINE. */
-static bool cmdline_has(const char *cmdline, const char *word)
-{
-	size_t n = strlen(word);
-
-	for (const char *p = cmdline; (p = strstr(p, word)); p += n)
-		if ((p == cmdline || p[-1] == ' ') && (p[n] == ' ' || p[n] == 0))
-			return true;
-	return false;
-}
-
 /* boot_setup: boot_params, page tables, the MP table (always: guests without ACPI find their
  * CPUs there) and the ACPI tables. Without ACPI (--acpi off, or acpi=off on the guest's
  * cmdline) the virtio-mmio devices go on the cmdline instead (virtio_mmio.device=4K@ADDR:IRQ,
@@ -175,7 +164,7 @@ static int boot_setup(struct vmm *v, uint64_t initrd_addr, uint64_t initrd_size)
 {
 	static char cmdline[CONFIG_CMDLINE_MAX + VMM_MAX_VIRTIO * 48];
 	static struct acpi_config acpi;
-	bool with_acpi = !v->cfg->acpi_off && !cmdline_has(v->cfg->cmdline, "acpi=off");
+	bool with_acpi = config_guest_acpi(v->cfg);
 	uint64_t rsdp = 0;
 	size_t n;
 	int ret;
@@ -275,7 +264,7 @@ static int devices_setup(struct vmm *v)
 		ret = i8042_create(v);
 	if (ret == 0)
 		ret = rtc_create(v);
-	if (ret == 0 && !c->acpi_off)
+	if (ret == 0 && config_guest_acpi(c))
 		ret = pm_create(v);
 	for (unsigned i = 0; ret == 0 && i < c->ndisks; i++)
 		ret = vblk_create(v, c->disk[i].path, c->disk[i].ro);

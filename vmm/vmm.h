@@ -115,8 +115,11 @@ int i8042_create(struct vmm *v);
 int rtc_create(struct vmm *v);
 int pm_create(struct vmm *v);
 /* pm_power_button: presses the ACPI power button (PWRBTN_STS and the SCI); a guest with ACPI
- * then runs its clean shutdown (Linux: the power key, which systemd-logind turns into poweroff). */
-void pm_power_button(struct vmm *v);
+ * then runs its clean shutdown (Linux: the power key, which systemd-logind turns into poweroff).
+ * Returns whether the guest listens to it (PWRBTN_EN); false without ACPI. */
+bool pm_power_button(struct vmm *v);
+/* pm_power_button_pending: the guest has not taken the press yet (PWRBTN_STS still set). */
+bool pm_power_button_pending(struct vmm *v);
 void i8042_ctrl_alt_del(struct i8042 *k);
 int vblk_create(struct vmm *v, const char *path, bool ro);
 int vnet_create(struct vmm *v, const char *tap, const uint8_t *mac);

@@ -130,6 +130,7 @@ static void test_tables(void)
 	/* DSDT: \_S5, COM1, the i8042, the RTC and the three virtio-mmio devices. */
 	CHECK(count(dsdt, "_S5_") == 1 && count(dsdt, "PNP0501") == 1 && count(dsdt, "PNP0303") == 1);
 	CHECK(count(dsdt, "PNP0B00") == 1 && count(dsdt, "LNRO0005") == 3);
+	CHECK(count(dsdt, "ACPI0007") == 2 && count(dsdt, "CP01") == 1);	/* one per vCPU */
 	CHECK(count(dsdt, "VR00") == 1 && count(dsdt, "VR02") == 1 && count(dsdt, "VR03") == 0);
 	CHECK(count_bytes(dsdt, "\x86\x09\x00\x01\x00\x20\x00\xd0", 8) == 1);	/* Memory32Fixed VR02 */
 	CHECK(count_bytes(dsdt, "\x89\x06\x00\x03\x01\x07\x00\x00\x00", 9) == 1);	/* its GSI 7 */
@@ -145,6 +146,13 @@ static void test_limits(void)
 
 	CHECK(acpi_build(&g, &c, &rsdp) == 0);		/* the largest VM fits */
 	CHECK(count(u64(u64(rsdp + 24) + 36) + 0, "FACP") == 1);
+	{
+		uint64_t dsdt = u64(u64(u64(rsdp + 24) + 36) + 140);
+
+		CHECK(table_ok(dsdt, "DSDT") && count(dsdt, "ACPI0007") == ACPI_MAX_CPUS &&
+		      count(dsdt, "LNRO0005") == ACPI_MAX_VIRTIO);
+		dump("dsdt-max", dsdt);	/* \_SB's PkgLength in 2 bytes */
+	}
 	c.ncpus = 0;
 	CHECK(acpi_build(&g, &c, &rsdp) == -EINVAL);
 	c.ncpus = ACPI_MAX_CPUS + 1;
@@ -159,12 +167,43 @@ static void test_limits(void)
 	}
 }
 
+/* The PM registers (pm.c's pure core). */
+static void test_pm(void)
+{
+	struct pm_regs r = { 0 };
+	const uint8_t en_pwrbtn[2] = { 0x00, 0x01 }, all[2] = { 0xff, 0xff };
+	uint8_t s5[2] = { 0x00, (uint8_t)((ACPI_SLP_TYP_S5 << 2) | 0x20) };	/* SLP_TYP 5 | SLP_EN */
+	uint8_t s3[2] = { 0x00, (uint8_t)((3 << 2) | 0x20) };
+
+	CHECK(!pm_regs_press(&r) && pm_regs_pending(&r) && !pm_regs_sci(&r));	/* not enabled */
+	CHECK(!pm_regs_write(&r, ACPI_PM1_EVT + 2, en_pwrbtn, 2) && r.en == 0x100);
+	CHECK(pm_regs_sci(&r));					/* pending and enabled: SCI */
+	CHECK(pm_regs_write(&r, ACPI_PM1_EVT, (const uint8_t *)"\x00\x00", 2) == false && pm_regs_sci(&r));
+	CHECK(!pm_regs_write(&r, ACPI_PM1_EVT + 1, (const uint8_t *)"\x01", 1));	/* write 1 clears */
+	CHECK(!pm_regs_pending(&r) && !pm_regs_sci(&r));
+	pm_regs_write(&r, ACPI_PM1_EVT + 2, all, 2);
+	CHECK(r.en == 0x0720);					/* TMR_EN and reserved bits stay 0 */
+	CHECK(pm_regs_read(&r, ACPI_PM1_CNT, 0) & 1);		/* SCI_EN: ACPI mode */
+	CHECK(!pm_regs_write(&r, ACPI_PM1_CNT, s3, 2) && r.cnt == (3 << 10));	/* S3: ignored */
+	CHECK(!pm_regs_write(&r, ACPI_PM1_CNT, all, 1) && r.cnt == ((3 << 10) | 2));	/* BM_RLD only */
+	CHECK(pm_regs_write(&r, ACPI_PM1_CNT, s5, 2));		/* S5: power off */
+	CHECK(!(pm_regs_read(&r, ACPI_PM1_CNT + 1, 0) & 0x20));	/* SLP_EN reads 0 */
+	/* Split and stray accesses: the high byte alone, a 4-byte write over EN and CNT. */
+	r = (struct pm_regs){ 0 };
+	CHECK(pm_regs_write(&r, ACPI_PM1_EVT + 3, (const uint8_t *)"\x01\x00\x34", 3));
+	CHECK(r.en == 0x100);
+	CHECK(!pm_regs_write(&r, ACPI_PM_TMR, all, 2) && !pm_regs_write(&r, 64, all, 2));
+	CHECK(pm_regs_read(&r, ACPI_PM_TMR, 0x12345678) == 0x78 && pm_regs_read(&r, ACPI_PM_TMR + 3, 0x12345678) == 0x12);
+	CHECK(pm_regs_read(&r, 6, 0x12345678) == 0 && pm_regs_read(&r, 200, 0) == 0);
+}
+
 int main(void)
 {
 	mem = calloc(1, MEM);
 	g = (struct gmem){ mem, MEM };
 	test_limits();
 	test_tables();
+	test_pm();
 	free(mem);
 	TEST_DONE("acpi");
 }

@@ -50,6 +50,22 @@ static void test_args(void)
 	CHECK(config_set(&c, "acpi", "off", err, sizeof(err)) == 0 && c.acpi_off);
 	CHECK(config_set(&c, "acpi", "on", err, sizeof(err)) == 0 && !c.acpi_off);
 	CHECK(config_set(&c, "acpi", "maybe", err, sizeof(err)) < 0 && strstr(err, "--acpi"));
+	/* The guest's cmdline decides too: the last acpi= word wins. */
+	config_defaults(&c);
+	CHECK(config_guest_acpi(&c));
+	strcpy(c.cmdline, "console=ttyS0 acpi=off");
+	CHECK(!config_guest_acpi(&c));
+	strcpy(c.cmdline, "acpi=ht\tquiet");
+	CHECK(!config_guest_acpi(&c));
+	strcpy(c.cmdline, "acpi=off acpi=force");
+	CHECK(config_guest_acpi(&c));
+	strcpy(c.cmdline, "noacpi=off acpi=offx xacpi=off");
+	CHECK(config_guest_acpi(&c));
+	strcpy(c.cmdline, "acpi=force\nacpi=off");
+	CHECK(!config_guest_acpi(&c));
+	c.cmdline[0] = 0;
+	c.acpi_off = true;
+	CHECK(!config_guest_acpi(&c));
 }
 
 static void test_json(void)
