@@ -4,8 +4,10 @@
  * the tap and guest buffers with readv/writev and no copy. The tap is watched only while the
  * guest has receive buffers; the guest's notification re-arms it.
  * Trusts nothing from the guest: transmit chains must be readable only, between 12 bytes and
- * 64 KiB + header, with a header asking for no offload (none was offered); receive chains
- * must be writable only and hold at least the header. Bad frames are dropped and counted. */
+ * 64 KiB + header, with a header asking for no offload (none was offered); the tap gets a
+ * header of the VMM's own (all zero), never the guest's, which another vCPU could rewrite
+ * between the check and the writev. Receive chains must be writable only and hold at least
+ * the header; the used length never exceeds them. Bad frames are dropped and counted. */
 #include <errno.h>
 #include <fcntl.h>
 #include <net/if.h>
@@ -30,7 +32,7 @@ struct vnet {
 	struct counters ctr;
 	struct vmmio *t;
 	struct vmm *vmm;
-	struct iovec iov[VIRTQ_MAX_SEGS];
+	struct iovec iov[VNET_MAX_IOV];
 };
 
 static int vnet_iov(const struct gmem *g, const struct virtq_chain *c, unsigned first, unsigned last,
@@ -47,10 +49,13 @@ static int vnet_iov(const struct gmem *g, const struct virtq_chain *c, unsigned 
 	return 0;
 }
 
-/* vnet_tx_parse: 0 and the frame (vnet header first) as iov, or -EINVAL to drop it. */
+/* vnet_tx_parse: 0 and the frame as iov (at most VNET_MAX_IOV entries): a zero vnet header of
+ * the VMM's own, then the guest's bytes after its header; or -EINVAL to drop the frame. */
 int vnet_tx_parse(const struct gmem *g, const struct virtq_chain *c, struct iovec *iov, unsigned *niov)
 {
+	static const uint8_t zero_hdr[VNET_HDR_LEN];
 	uint8_t hdr[VNET_HDR_LEN];
+	uint64_t skip = VNET_HDR_LEN;
 
 	*niov = 0;
 	if (c->nread != c->nseg || c->rlen < VNET_HDR_LEN || c->rlen > VNET_MAX_FRAME)
@@ -59,7 +64,18 @@ int vnet_tx_parse(const struct gmem *g, const struct virtq_chain *c, struct iove
 		return -EINVAL;
 	if (hdr[0] != 0 || hdr[1] != 0)	/* flags, gso_type: no offload was negotiated */
 		return -EINVAL;
-	return vnet_iov(g, c, 0, c->nseg, iov, niov);
+	iov[(*niov)++] = (struct iovec){ .iov_base = (void *)zero_hdr, .iov_len = sizeof(zero_hdr) };
+	for (unsigned i = 0; i < c->nseg; i++) {
+		uint64_t len = c->seg[i].len, from = skip < len ? skip : len;
+		uint8_t *p = gmem_ptr(g, c->seg[i].addr, len);
+
+		if (!p)
+			return *niov = 0, -EINVAL;
+		skip -= from;
+		if (len > from)
+			iov[(*niov)++] = (struct iovec){ .iov_base = p + from, .iov_len = len - from };
+	}
+	return 0;
 }
 
 /* vnet_rx_iov: 0 and the receive buffers as iov, or -EINVAL (a driver bug: device broken). */
@@ -106,6 +122,8 @@ static int vnet_rx(void *dev, struct vmmio *t, struct virtq_chain *c)
 		n->ctr.errors++;
 		return 0;
 	}
+	if ((uint64_t)r > c->wlen)	/* readv cannot; the used length must not either */
+		r = (ssize_t)c->wlen;
 	virtq_write(vmmio_mem(t), c, 10, &one, sizeof(one));	/* num_buffers */
 	n->ctr.requests++;
 	n->ctr.bytes += (uint64_t)r;

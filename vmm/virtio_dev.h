@@ -47,6 +47,7 @@ int vblk_parse(const struct gmem *g, const struct virtq_chain *c, uint64_t capac
 /* net.c: a transmit chain as an iovec for writev() to the tap (virtio 1.2 section 5.1.6.2) */
 #define VNET_HDR_LEN 12
 #define VNET_MAX_FRAME (65536 + VNET_HDR_LEN)
+#define VNET_MAX_IOV (VIRTQ_MAX_SEGS + 1)	/* the VMM's vnet header, then the guest's segments */
 int vnet_tx_parse(const struct gmem *g, const struct virtq_chain *c, struct iovec *iov, unsigned *niov);
 int vnet_rx_iov(const struct gmem *g, const struct virtq_chain *c, struct iovec *iov, unsigned *niov);
 
