@@ -186,12 +186,23 @@ static void path_of(const struct sup *s, const struct vm *vm, const char *file, 
 	snprintf(out, outlen, "%s/vms/%s%s%s", s->run, vm->spec.name, file[0] ? "/" : "", file);
 }
 
+/* The MAC of NIC I of SPEC as text: the spec's, else the one derived from its uuid. */
+static void nic_mac(const struct vm_spec *spec, int i, char out[18])
+{
+	unsigned char mac[6];
+
+	if (spec->nics[i].has_mac)
+		memcpy(mac, spec->nics[i].mac, 6);
+	else
+		vmnet_default_mac(spec->uuid, i, mac);
+	vmnet_mac_text(mac, out);
+}
+
 /* NIC I of VM (its spec as prepared) as vmnet.c sees it; BRIDGE and the management VLAN come
  * from RUN/network. Returns 0, or -1 when the node has no VM bridge. */
 static int vm_nic(const struct sup *s, const struct vm *vm, int i, struct vmnet_nic *n)
 {
 	char path[CONFIG_PATH_MAX + 16];
-	unsigned char mac[6];
 	int rc;
 
 	memset(n, 0, sizeof(*n));
@@ -199,15 +210,24 @@ static int vm_nic(const struct sup *s, const struct vm *vm, int i, struct vmnet_
 	rc = vmnet_read_config(path, n);
 	vmnet_tap_name((unsigned)vm->slot, i, n->tap, sizeof(n->tap));
 	n->vlan = vm->spec.nics[i].vlan;
-	if (vm->spec.nics[i].has_mac)
-		memcpy(mac, vm->spec.nics[i].mac, 6);
-	else
-		vmnet_default_mac(vm->spec.uuid, i, mac);
-	vmnet_mac_text(mac, n->mac_text);
+	nic_mac(&vm->spec, i, n->mac_text);
 	n->uid = s->uid_base + (unsigned)vm->slot;
 	n->ebtables = s->ebtables;
 	n->bridge_cmd = s->bridge_cmd;
 	return rc;
+}
+
+/* Whether a running VM other than EXCEPT has a NIC on bridge VLAN VID. */
+static int vlan_in_use(const struct sup *s, const struct vm *except, int vid)
+{
+	for (int j = 0; j < VMS_MAX; j++) {
+		const struct vm *o = &s->vms[j];
+
+		for (int k = 0; o != except && o->used && o->vmm > 0 && k < o->spec.n_nics; k++)
+			if (vmnet_vid(o->spec.nics[k].vlan) == vid)
+				return 1;
+	}
+	return 0;
 }
 
 /* Removes the taps and filters of VM's NICs (after its VMM ended), and a VLAN from the uplink
@@ -217,16 +237,10 @@ static void vm_detach_nics(const struct sup *s, const struct vm *vm)
 	struct vmnet_nic n;
 
 	for (int i = 0; i < vm->spec.n_nics; i++) {
-		int shared = 0, bridged = vm_nic(s, vm, i, &n) == 0;
+		int bridged = vm_nic(s, vm, i, &n) == 0;
 
 		vmnet_detach(&n); /* also without a bridge: the tap and its rules go */
-		if (!bridged)
-			continue;
-		for (int j = 0; j < VMS_MAX && !shared; j++)
-			for (int k = 0; &s->vms[j] != vm && s->vms[j].used && s->vms[j].vmm > 0 &&
-					k < s->vms[j].spec.n_nics; k++)
-				shared |= vmnet_vid(s->vms[j].spec.nics[k].vlan) == vmnet_vid(n.vlan);
-		if (!shared)
+		if (bridged && !vlan_in_use(s, vm, vmnet_vid(n.vlan)))
 			vmnet_untrunk(&n);
 	}
 }
@@ -396,14 +410,9 @@ static cJSON *vm_report(const struct vm *vm)
 
 		for (int i = 0; nics && i < vm->want.n_nics; i++) {
 			cJSON *nic = cJSON_CreateObject();
-			unsigned char mac[6];
 			char text[18], tap[16];
 
-			if (vm->want.nics[i].has_mac)
-				memcpy(mac, vm->want.nics[i].mac, 6);
-			else
-				vmnet_default_mac(vm->want.uuid, i, mac);
-			vmnet_mac_text(mac, text);
+			nic_mac(&vm->want, i, text);
 			vmnet_tap_name((unsigned)vm->slot, i, tap, sizeof(tap));
 			cJSON_AddStringToObject(nic, "mac", text);
 			cJSON_AddNumberToObject(nic, "vlan", vm->want.nics[i].vlan);
@@ -843,9 +852,8 @@ static int vm_unsupported(struct sup *s, struct vm *vm)
 		return 1;
 	}
 	if (vm->spec.n_nics) {
-		struct vmnet_nic n, other;
-		char path[CONFIG_PATH_MAX + 16], text[512], *node_mac;
-		size_t len;
+		struct vmnet_nic n;
+		char other[18];
 
 		if (vm_nic(s, vm, 0, &n)) {
 			vm_error(vm, "nics: this node has no VM bridge (no Ethernet NIC at boot, or its "
@@ -853,21 +861,21 @@ static int vm_unsupported(struct sup *s, struct vm *vm)
 			return 1;
 		}
 		/* One MAC, one port: not the node's own, not another VM's on this node. */
-		snprintf(path, sizeof(path), "%s/network", s->run);
-		if (read_text(path, text, sizeof(text), &len) == 0 && (node_mac = strstr(text, "\nmac=")) &&
-		    !strncasecmp(node_mac + 5, n.mac_text, 17)) {
+		if (!strcasecmp(n.node_mac, n.mac_text)) {
 			vm_error(vm, "nics[0].mac: %s is the node's own MAC", n.mac_text);
 			return 1;
 		}
 		for (int j = 0; j < VMS_MAX; j++) {
 			const struct vm *o = &s->vms[j];
 
-			for (int k = 0; o != vm && o->used && o->prepared && k < o->spec.n_nics; k++)
-				if (vm_nic(s, o, k, &other) == 0 && !strcmp(other.mac_text, n.mac_text)) {
+			for (int k = 0; o != vm && o->used && o->prepared && k < o->spec.n_nics; k++) {
+				nic_mac(&o->spec, k, other);
+				if (!strcmp(other, n.mac_text)) {
 					vm_error(vm, "nics[0].mac: %s is the MAC of VM %s on this node",
 						 n.mac_text, o->spec.name);
 					return 1;
 				}
+			}
 		}
 	}
 	if (statvfs(s->store, &fs) < 0)

@@ -21,6 +21,7 @@ struct vmnet_nic {
 	char tap[16];              /* vmnet_tap_name: "hvtap<slot>n<index>" */
 	char bridge[16];           /* the VM bridge (br0) */
 	char uplink[16];           /* its uplink, the trunk of the VMs' VLANs ("" when none) */
+	char node_mac[18];         /* the node's own MAC (br0's), "" when unknown */
 	int vlan;                  /* the NIC's vlan: 0 (untagged) or 1-4094 */
 	int mgmt_vlan;             /* the node's own VLAN: 0 (untagged) or hvnode.vlan */
 	char mac_text[18];         /* the guest's MAC, "52:54:xx:xx:xx:xx" */
@@ -47,9 +48,10 @@ void vmnet_detach(const struct vmnet_nic *n);
 /* vmnet_untrunk: removes NIC's VLAN from the uplink (call it when no other NIC is on it);
  * never the untagged or the management VLAN. */
 void vmnet_untrunk(const struct vmnet_nic *n);
-/* vmnet_read_config: N's bridge, uplink and management VLAN from S30network's key=value file
- * PATH (RUN/network: vm_bridge=, written only once the bridge and its filters are in place;
- * uplink=; vlan=, empty when untagged). Values that are not interface names are ignored.
+/* vmnet_read_config: N's bridge, uplink, management VLAN and node MAC from S30network's
+ * key=value file PATH (RUN/network: vm_bridge=, written only once the bridge and its filters are
+ * in place; uplink=; vlan=, empty when untagged; mac=). Values that are not interface names
+ * (or a MAC of 17 characters) are ignored.
  * Returns 0, or -1 when the node has no VM bridge (N's bridge is then ""). */
 int vmnet_read_config(const char *path, struct vmnet_nic *n);
 /* vmnet_reset: a clean slate for a starting supervisor: every hvtap* in SYSFS_NET

@@ -215,8 +215,22 @@ static int tap_sysctl(const char *tap, const char *key, const char *text)
 	return ok ? 0 : -1;
 }
 
-/* SIOCBRADDIF or SIOCBRDELIF of TAP on N's bridge, or the tap up or down. */
-static int tap_ioctl(const struct vmnet_nic *n, unsigned long request, int up)
+/* N's tap into (SIOCBRADDIF) or out of (SIOCBRDELIF) N's bridge. */
+static int tap_bridge(const struct vmnet_nic *n, unsigned long request)
+{
+	struct ifreq ifr = { .ifr_ifindex = (int)if_nametoindex(n->tap) };
+	int sock = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0), rc;
+
+	if (sock < 0)
+		return -1;
+	snprintf(ifr.ifr_name, IFNAMSIZ, "%s", n->bridge);
+	rc = ifr.ifr_ifindex ? ioctl(sock, request, &ifr) : -1;
+	close(sock);
+	return rc;
+}
+
+/* TAP up or down. */
+static int tap_up(const char *tap, int up)
 {
 	struct ifreq ifr;
 	int sock = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0), rc = -1;
@@ -224,18 +238,26 @@ static int tap_ioctl(const struct vmnet_nic *n, unsigned long request, int up)
 	if (sock < 0)
 		return -1;
 	memset(&ifr, 0, sizeof(ifr));
-	if (request == SIOCBRADDIF || request == SIOCBRDELIF) {
-		snprintf(ifr.ifr_name, IFNAMSIZ, "%s", n->bridge);
-		ifr.ifr_ifindex = (int)if_nametoindex(n->tap);
-		rc = ifr.ifr_ifindex ? ioctl(sock, request, &ifr) : -1;
-	} else {
-		snprintf(ifr.ifr_name, IFNAMSIZ, "%s", n->tap);
-		if (ioctl(sock, SIOCGIFFLAGS, &ifr) == 0) {
-			ifr.ifr_flags = (short)(up ? ifr.ifr_flags | IFF_UP : ifr.ifr_flags & ~IFF_UP);
-			rc = ioctl(sock, SIOCSIFFLAGS, &ifr);
-		}
+	snprintf(ifr.ifr_name, IFNAMSIZ, "%s", tap);
+	if (ioctl(sock, SIOCGIFFLAGS, &ifr) == 0) {
+		ifr.ifr_flags = (short)(up ? ifr.ifr_flags | IFF_UP : ifr.ifr_flags & ~IFF_UP);
+		rc = ioctl(sock, SIOCSIFFLAGS, &ifr);
 	}
 	close(sock);
+	return rc;
+}
+
+/* Removes the persistent TAP (it goes with the last descriptor); fails while a VMM holds it. */
+static int tap_remove(const char *tap)
+{
+	char err[256];
+	struct ifreq ifr;
+	int fd = tun_open(tap, &ifr, err, sizeof(err)), rc;
+
+	if (fd < 0)
+		return -1;
+	rc = ioctl(fd, TUNSETPERSIST, 0UL);
+	close(fd);
 	return rc;
 }
 
@@ -278,7 +300,7 @@ int vmnet_attach(const struct vmnet_nic *n, char *err, size_t errlen)
 	if (tap_sysctl(n->tap, "disable_ipv6", "1") < 0)
 		return snprintf(err, errlen, "unable to turn IPv6 off on %s: %s", n->tap,
 				strerror(errno)), -1;
-	if (tap_ioctl(n, SIOCBRADDIF, 0) < 0)
+	if (tap_bridge(n, SIOCBRADDIF) < 0)
 		return snprintf(err, errlen, "unable to add %s to the VM bridge %s: %s", n->tap,
 				n->bridge, strerror(errno)), -1;
 	/* Its VLAN (an access port), the uplink's trunk; no learning (the guest's MAC is a static
@@ -289,7 +311,7 @@ int vmnet_attach(const struct vmnet_nic *n, char *err, size_t errlen)
 	      (n->uplink[0] && vmnet_exec(trunk, err, errlen)))) ||
 	    vmnet_exec(port, err, errlen) || vmnet_exec(fdb, err, errlen))
 		return -1;
-	if (tap_ioctl(n, SIOCSIFFLAGS, 1) < 0)
+	if (tap_up(n->tap, 1) < 0)
 		return snprintf(err, errlen, "unable to bring %s up: %s", n->tap, strerror(errno)), -1;
 	return 0;
 }
@@ -310,20 +332,15 @@ void vmnet_detach(const struct vmnet_nic *n)
 {
 	const char *rules[VMNET_RULES][VMNET_RULE_ARGS];
 	char err[256];
-	struct ifreq ifr;
-	int fd, nrules = vmnet_rules(n, rules);
+	int nrules = vmnet_rules(n, rules);
 
 	/* Down and off the bridge first: a tap a VMM still holds (it cannot be removed then)
 	 * forwards nothing. Without its rules, HVNODE-TAPS drops what it sends. */
 	if (if_nametoindex(n->tap)) {
-		tap_ioctl(n, SIOCSIFFLAGS, 0);
+		tap_up(n->tap, 0);
 		if (n->bridge[0])
-			tap_ioctl(n, SIOCBRDELIF, 0);
-		fd = tun_open(n->tap, &ifr, err, sizeof(err));
-		if (fd >= 0) {
-			ioctl(fd, TUNSETPERSIST, 0UL); /* the tap goes with this descriptor */
-			close(fd);
-		}
+			tap_bridge(n, SIOCBRDELIF);
+		tap_remove(n->tap);
 	}
 	/* Every copy of each rule (an attach that failed half-way may have left some). */
 	for (int i = 0; i < nrules; i++)
@@ -344,7 +361,7 @@ int vmnet_read_config(const char *path, struct vmnet_nic *n)
 	ssize_t got;
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 
-	n->bridge[0] = n->uplink[0] = 0;
+	n->bridge[0] = n->uplink[0] = n->node_mac[0] = 0;
 	n->mgmt_vlan = 0;
 	if (fd < 0)
 		return -1;
@@ -358,6 +375,8 @@ int vmnet_read_config(const char *path, struct vmnet_nic *n)
 			snprintf(n->bridge, sizeof(n->bridge), "%s", line + 10);
 		else if (!strncmp(line, "uplink=", 7) && vmnet_ifname(line + 7))
 			snprintf(n->uplink, sizeof(n->uplink), "%s", line + 7);
+		else if (!strncmp(line, "mac=", 4) && strlen(line + 4) == 17)
+			snprintf(n->node_mac, sizeof(n->node_mac), "%s", line + 4);
 		else if (!strncmp(line, "vlan=", 5))
 			n->mgmt_vlan = atoi(line + 5) > 1 && atoi(line + 5) <= 4094 ? atoi(line + 5) : 0;
 	}
@@ -372,18 +391,10 @@ int vmnet_reset(const char *ebtables, const char *sysfs_net)
 	struct dirent *e;
 	int left = 0;
 
-	while (d && (e = readdir(d))) {
-		struct ifreq ifr;
-		int fd;
-
-		if (strncmp(e->d_name, "hvtap", 5) || strlen(e->d_name) >= IFNAMSIZ)
-			continue;
-		fd = tun_open(e->d_name, &ifr, err, sizeof(err));
-		if (fd >= 0 && ioctl(fd, TUNSETPERSIST, 0UL) == 0)
+	while (d && (e = readdir(d)))
+		if (!strncmp(e->d_name, "hvtap", 5) && strlen(e->d_name) < IFNAMSIZ &&
+		    tap_remove(e->d_name) == 0)
 			left++;
-		if (fd >= 0)
-			close(fd);
-	}
 	if (d)
 		closedir(d);
 	vmnet_exec(flush, err, sizeof(err));

@@ -102,15 +102,6 @@ _Static_assert(sizeof(struct acpi_facs) == 64, "FACS, ACPI 6.4 table 5.14");
 #define GAS_IO 1
 #define MADT_PCAT_COMPAT 1u
 
-uint8_t acpi_checksum(const uint8_t *p, uint64_t len)
-{
-	uint8_t s = 0;
-
-	while (len--)
-		s = (uint8_t)(s + *p++);
-	return (uint8_t)(0 - s);
-}
-
 static void acpi_header(struct acpi_header *h, const char *sig, uint32_t len, uint8_t rev)
 {
 	memcpy(h->sig, sig, 4);
@@ -128,7 +119,7 @@ static void acpi_seal(uint8_t *table)
 	struct acpi_header *h = (struct acpi_header *)table;
 
 	h->sum = 0;
-	h->sum = acpi_checksum(table, h->len);
+	h->sum = (uint8_t)-boot_checksum(table, h->len);
 }
 
 /* ---- AML (ACPI 6.4 chapter 20): a byte buffer and the few terms the DSDT needs ---------- */
@@ -468,8 +459,8 @@ int acpi_build(const struct gmem *g, const struct acpi_config *c, uint64_t *rsdp
 	r->rev = 2;
 	r->len = sizeof(*r);
 	r->xsdt = BOOT_ACPI + xsdt;
-	r->sum = acpi_checksum((const uint8_t *)r, 20);
-	r->ext_sum = acpi_checksum((const uint8_t *)r, sizeof(*r));
+	r->sum = (uint8_t)-boot_checksum((const uint8_t *)r, 20);
+	r->ext_sum = (uint8_t)-boot_checksum((const uint8_t *)r, sizeof(*r));
 	*rsdp_addr = BOOT_ACPI + rsdp;
 	return 0;
 }

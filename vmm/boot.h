@@ -50,7 +50,8 @@ int bootparams_build(const struct gmem *g, const struct boot_kernel *k, const ch
 		     uint64_t initrd_addr, uint64_t initrd_size, uint64_t rsdp);
 int bootparams_paging(const struct gmem *g);
 int mptable_build(const struct gmem *g, unsigned ncpus);
-uint8_t mptable_checksum(const uint8_t *p, uint64_t len);
+/* boot_checksum: the 8-bit sum of LEN bytes at P; the MP table and ACPI tables make it 0. */
+uint8_t boot_checksum(const uint8_t *p, uint64_t len);
 
 /* ACPI (acpi.c): tables at BOOT_ACPI, the PM registers (pm.c) at ACPI_PM_BASE in port I/O. */
 #define BOOT_ACPI 0xe0000
@@ -80,7 +81,6 @@ struct acpi_config {
  * -EINVAL (no memory there, or more CPUs or devices than the tables take), -E2BIG (the tables
  * do not fit below BOOT_ACPI_END). */
 int acpi_build(const struct gmem *g, const struct acpi_config *c, uint64_t *rsdp_addr);
-uint8_t acpi_checksum(const uint8_t *p, uint64_t len);
 
 /* The ACPI PM registers (pm.c), pure: offsets are from ACPI_PM_BASE. */
 struct pm_regs {

@@ -56,7 +56,7 @@ struct mp_irq {
 	uint8_t bus, bus_irq, apic, pin;
 } __attribute__((packed));
 
-uint8_t mptable_checksum(const uint8_t *p, uint64_t len)
+uint8_t boot_checksum(const uint8_t *p, uint64_t len)
 {
 	uint8_t sum = 0;
 
@@ -129,8 +129,8 @@ int mptable_build(const struct gmem *g, unsigned ncpus)
 	ct.len = (uint16_t)(p - base - sizeof(fp));
 	ct.count = (uint16_t)(ncpus + 2 + MP_IRQS + 2);
 	memcpy(base + sizeof(fp), &ct, sizeof(ct));
-	base[sizeof(fp) + offsetof(struct mp_config, sum)] = (uint8_t)-mptable_checksum(base + sizeof(fp), ct.len);
-	fp.sum = (uint8_t)-mptable_checksum((const uint8_t *)&fp, sizeof(fp));
+	base[sizeof(fp) + offsetof(struct mp_config, sum)] = (uint8_t)-boot_checksum(base + sizeof(fp), ct.len);
+	fp.sum = (uint8_t)-boot_checksum((const uint8_t *)&fp, sizeof(fp));
 	memcpy(base, &fp, sizeof(fp));
 	return 0;
 }

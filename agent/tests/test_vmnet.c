@@ -101,14 +101,17 @@ int main(int argc, char **argv)
 	memset(&m, 0, sizeof(m));
 	CHECK(vmnet_read_config(path, &m) == 0);
 	CHECK(!strcmp(m.bridge, "br0") && !strcmp(m.uplink, "eth0") && m.mgmt_vlan == 0);
+	CHECK(!strcmp(m.node_mac, "52:54:00:12:34:56"));
 	CHECK(write_file(path, "vlan=100\nvm_bridge=br0\nuplink=enp65s0f0\n") == 0);
 	CHECK(vmnet_read_config(path, &m) == 0 && m.mgmt_vlan == 100 && !strcmp(m.uplink, "enp65s0f0"));
 	/* No VM bridge (no NIC, or its filters failed): refused. */
 	CHECK(write_file(path, "nic=eth0\nvlan=\nvm_bridge=\nuplink=eth0\n") == 0);
 	CHECK(vmnet_read_config(path, &m) == -1 && m.bridge[0] == 0);
 	/* Values that are not interface names never reach an argv; out-of-range VLANs are none. */
-	CHECK(write_file(path, "vm_bridge=br0 -j ACCEPT\nuplink=averyveryverylongname0\nvlan=5000\n") == 0);
-	CHECK(vmnet_read_config(path, &m) == -1 && m.uplink[0] == 0 && m.mgmt_vlan == 0);
+	CHECK(write_file(path, "vm_bridge=br0 -j ACCEPT\nuplink=averyveryverylongname0\nvlan=5000\n"
+			       "mac=52:54:00:12:34:5\n") == 0);
+	CHECK(vmnet_read_config(path, &m) == -1 && m.uplink[0] == 0 && m.mgmt_vlan == 0 &&
+	      m.node_mac[0] == 0);
 	CHECK(write_file(path, "vm_bridge=br0\nuplink=-eth0\nvlan=1\n") == 0);
 	CHECK(vmnet_read_config(path, &m) == 0 && m.mgmt_vlan == 0 && m.uplink[0] == 0);
 	CHECK(vmnet_read_config("/nonexistent/network", &m) == -1);

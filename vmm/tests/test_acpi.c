@@ -35,7 +35,7 @@ static uint64_t u64(uint64_t addr)
 static int table_ok(uint64_t addr, const char *sig)
 {
 	return addr >= BOOT_ACPI && addr + 36 <= BOOT_ACPI_END && !memcmp(mem + addr, sig, 4) &&
-	       addr + u32(addr + 4) <= BOOT_ACPI_END && acpi_checksum(mem + addr, u32(addr + 4)) == 0;
+	       addr + u32(addr + 4) <= BOOT_ACPI_END && boot_checksum(mem + addr, u32(addr + 4)) == 0;
 }
 
 static unsigned count_bytes(uint64_t addr, const void *needle, size_t k)
@@ -92,7 +92,7 @@ static void test_tables(void)
 
 	CHECK(acpi_build(&g, &c, &rsdp) == 0 && rsdp == BOOT_ACPI && rsdp % 16 == 0);
 	CHECK(!memcmp(mem + rsdp, "RSD PTR ", 8) && mem[rsdp + 15] == 2);	/* revision 2 */
-	CHECK(acpi_checksum(mem + rsdp, 20) == 0 && acpi_checksum(mem + rsdp, 36) == 0);
+	CHECK(boot_checksum(mem + rsdp, 20) == 0 && boot_checksum(mem + rsdp, 36) == 0);
 	CHECK(u32(rsdp + 16) == 0 && u32(rsdp + 20) == 36);			/* no RSDT; length */
 	xsdt = u64(rsdp + 24);
 	CHECK(table_ok(xsdt, "XSDT") && u32(xsdt + 4) == 36 + 16);

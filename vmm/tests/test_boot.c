@@ -136,13 +136,13 @@ static void test_mptable(void)
 	uint16_t len;
 
 	CHECK(mptable_build(&g, 2) == 0);
-	CHECK(memcmp(mem + BOOT_MPTABLE, "_MP_", 4) == 0 && mptable_checksum(mem + BOOT_MPTABLE, 16) == 0);
+	CHECK(memcmp(mem + BOOT_MPTABLE, "_MP_", 4) == 0 && boot_checksum(mem + BOOT_MPTABLE, 16) == 0);
 	memcpy(&phys, mem + BOOT_MPTABLE + 4, 4);
 	memcpy(&len, mem + phys + 4, 2);
-	CHECK(memcmp(mem + phys, "PCMP", 4) == 0 && mptable_checksum(mem + phys, len) == 0);
+	CHECK(memcmp(mem + phys, "PCMP", 4) == 0 && boot_checksum(mem + phys, len) == 0);
 	CHECK(mem[phys + 44] == 0 && mem[phys + 44 + 3] == 3 && mem[phys + 64 + 1] == 1);	/* cpu 0 BP, cpu 1 */
 	CHECK(mptable_build(&g, 0) == -EINVAL && mptable_build(&g, 65) == -EINVAL);
-	CHECK(mptable_build(&g, 32) == 0 && mptable_checksum(mem + phys, (uint16_t)(mem[phys + 4] | mem[phys + 5] << 8)) == 0);
+	CHECK(mptable_build(&g, 32) == 0 && boot_checksum(mem + phys, (uint16_t)(mem[phys + 4] | mem[phys + 5] << 8)) == 0);
 }
 
 int main(void)

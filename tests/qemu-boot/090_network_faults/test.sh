@@ -22,17 +22,8 @@ check "br0 is over eth0 with VLAN filtering, itself on VLAN 100 only; eth0 carri
 	bridge vlan show dev br0 | grep -q ' 100 PVID Egress Untagged' && ! bridge vlan show dev br0 | grep -q ' 1 PVID' && \
 	bridge vlan show dev eth0 | grep -q ' 100\$'" || fail=1
 # The DHCP discovers left the NIC tagged with VLAN 100.
-python3 - "$WORK/uplink.pcap" <<'EOF2' && echo "  ok: br0's DHCP discovers leave eth0 tagged with VLAN 100" ||
-import struct, sys
-data, off, hits = open(sys.argv[1], "rb").read(), 24, 0
-while off + 16 <= len(data):
-    incl = struct.unpack("<I", data[off + 8:off + 12])[0]
-    f = data[off + 16:off + 16 + incl]
-    off += 16 + incl
-    hits += f[12:14] == b"\x81\x00" and struct.unpack("!H", f[14:16])[0] & 0xfff == 100 and \
-        f[16:18] == b"\x08\x00" and f[18 + 9] == 17 and f[18 + 22:18 + 24] == b"\x00\x43"
-sys.exit(0 if hits else 1)
-EOF2
+python3 "$LIB/pcap.py" dhcp-client "$WORK/uplink.pcap" 100 &&
+	echo "  ok: br0's DHCP discovers leave eth0 tagged with VLAN 100" ||
 	{ echo "  FAIL: no DHCP discover tagged with VLAN 100 on the uplink"; fail=1; }
 check "the status screen says no address yet" "$(screen_cmd '(none yet)')" || fail=1
 exit $fail

@@ -78,20 +78,7 @@ check "the node took no address or route from a's router advertisement" \
 	"! ip -6 addr show | grep -q 2001:db8:77 && ! ip -6 route | grep -q 2001:db8:77" || fail=1
 
 # What left the node on the uplink: markers by 802.1Q VLAN (0: untagged).
-python3 - "$WORK/uplink.pcap" >"$WORK/uplink.markers" <<'EOF'
-import re, struct, sys
-data = open(sys.argv[1], "rb").read()
-seen = set()
-off = 24
-while off + 16 <= len(data):
-    incl = struct.unpack("<I", data[off + 8:off + 12])[0]
-    frame = data[off + 16:off + 16 + incl]
-    off += 16 + incl
-    vid = struct.unpack("!H", frame[14:16])[0] & 0xfff if frame[12:14] == b"\x81\x00" else 0
-    for m in re.findall(rb"HVMARK:([!-~]+)", frame):
-        seen.add("%s vlan %d" % (m.decode(), vid))
-print("\n".join(sorted(seen)))
-EOF
+python3 "$LIB/pcap.py" markers "$WORK/uplink.pcap" >"$WORK/uplink.markers"
 on_uplink() { grep -qx "$1" "$WORK/uplink.markers"; }
 for m in "a-udp vlan 0" "a-echo6 vlan 0" "b-raw vlan 10" "c-raw vlan 10" "d-raw vlan 20"; do
 	on_uplink "$m" && echo "  ok: on the uplink: $m" || { echo "  FAIL: not on the uplink: $m"; fail=1; }
