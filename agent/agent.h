@@ -116,11 +116,11 @@ enum {
 	VM_UUID_MAX = 37,
 	VM_URL_MAX = 1025,         /* 1024 characters */
 	VM_CMDLINE_MAX = 4096,     /* hvnode-vmm's limit, with the NUL */
-	VM_DISKS_MAX = 6,
+	VM_DISKS_MAX = 16,         /* hvnode-vmm's limits */
 	VM_NICS_MAX = 4,
-	VM_VCPUS_MAX = 32,
+	VM_VCPUS_MAX = 64,
 	VM_MEMORY_MIN_MIB = 32,
-	VM_MEMORY_MAX_MIB = 3072,
+	VM_MEMORY_MAX_MIB = 65536,
 	NODE_RESERVED_MIB = 256,   /* node memory no VM may claim */
 	VM_ERROR_MAX = 256,
 };

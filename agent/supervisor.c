@@ -831,6 +831,47 @@ static uint64_t image_missing(const struct sup *s, const struct vm_image *img)
 	return stat(path, &st) == 0 ? 0 : img->size_bytes;
 }
 
+/* vm_nics_unsupported: 1 (with the VM's error set) when a NIC cannot be: the node has no VM
+ * bridge, or its MAC is the node's own, another NIC's of this VM, or one of another VM on this
+ * node; else 0. */
+static int vm_nics_unsupported(const struct sup *s, struct vm *vm)
+{
+	struct vmnet_nic n;
+	char other[18];
+
+	for (int i = 0; i < vm->spec.n_nics; i++) {
+		if (vm_nic(s, vm, i, &n)) {
+			vm_error(vm, "nics: this node has no VM bridge (no Ethernet NIC at boot, or its "
+				 "bridge filters could not be set; see the node's console)");
+			return 1;
+		}
+		if (!strcasecmp(n.node_mac, n.mac_text)) {
+			vm_error(vm, "nics[%d].mac: %s is the node's own MAC", i, n.mac_text);
+			return 1;
+		}
+		for (int k = 0; k < i; k++) {
+			nic_mac(&vm->spec, k, other);
+			if (!strcmp(other, n.mac_text)) {
+				vm_error(vm, "nics[%d].mac: %s is the MAC of nics[%d] too", i, n.mac_text, k);
+				return 1;
+			}
+		}
+		for (int j = 0; j < VMS_MAX; j++) {
+			const struct vm *o = &s->vms[j];
+
+			for (int k = 0; o != vm && o->used && o->prepared && k < o->spec.n_nics; k++) {
+				nic_mac(&o->spec, k, other);
+				if (!strcmp(other, n.mac_text)) {
+					vm_error(vm, "nics[%d].mac: %s is the MAC of VM %s on this node", i,
+						 n.mac_text, o->spec.name);
+					return 1;
+				}
+			}
+		}
+	}
+	return 0;
+}
+
 /* What the spec needs that this node cannot give; 0 when nothing. Without a storage pool the
  * image cache and every VM's disks share /run (tmpfs, a quarter of the node's memory): the
  * disks of VMs prepared or being prepared, the cache, and what this VM adds must fit in it,
@@ -847,37 +888,8 @@ static int vm_unsupported(struct sup *s, struct vm *vm)
 				 "labelled HVNODE_POOL); this node has none", i);
 			return 1;
 		}
-	if (vm->spec.n_nics > 1) {
-		vm_error(vm, "nics: %d NICs asked for; hvnode-vmm gives a VM one NIC", vm->spec.n_nics);
+	if (vm_nics_unsupported(s, vm))
 		return 1;
-	}
-	if (vm->spec.n_nics) {
-		struct vmnet_nic n;
-		char other[18];
-
-		if (vm_nic(s, vm, 0, &n)) {
-			vm_error(vm, "nics: this node has no VM bridge (no Ethernet NIC at boot, or its "
-				 "bridge filters could not be set; see the node's console)");
-			return 1;
-		}
-		/* One MAC, one port: not the node's own, not another VM's on this node. */
-		if (!strcasecmp(n.node_mac, n.mac_text)) {
-			vm_error(vm, "nics[0].mac: %s is the node's own MAC", n.mac_text);
-			return 1;
-		}
-		for (int j = 0; j < VMS_MAX; j++) {
-			const struct vm *o = &s->vms[j];
-
-			for (int k = 0; o != vm && o->used && o->prepared && k < o->spec.n_nics; k++) {
-				nic_mac(&o->spec, k, other);
-				if (!strcmp(other, n.mac_text)) {
-					vm_error(vm, "nics[0].mac: %s is the MAC of VM %s on this node",
-						 n.mac_text, o->spec.name);
-					return 1;
-				}
-			}
-		}
-	}
 	if (statvfs(s->store, &fs) < 0)
 		return 0;
 	snprintf(cache, sizeof(cache), "%s/images", s->store);

@@ -246,13 +246,22 @@ static void res_mem32(struct aml *r, uint32_t base, uint32_t len)
 	aml_bytes(r, d, sizeof(d));
 }
 
-/* Extended Interrupt (6.4.3.6): consumer, edge, active high, exclusive, one GSI. */
-static void res_gsi(struct aml *r, uint32_t gsi)
+/* Extended Interrupt (6.4.3.6): consumer, edge, active high, exclusive or shared, one GSI. */
+static void res_gsi(struct aml *r, uint32_t gsi, bool shared)
 {
-	uint8_t d[9] = { 0x89, 6, 0, 0x03, 1 };
+	uint8_t d[9] = { 0x89, 6, 0, (uint8_t)(shared ? 0x0b : 0x03), 1 };
 
 	memcpy(d + 5, &gsi, 4);
 	aml_bytes(r, d, sizeof(d));
+}
+
+/* acpi_gsi_shared: another virtio device has the same GSI as device I. */
+static bool acpi_gsi_shared(const struct acpi_config *c, unsigned i)
+{
+	for (unsigned j = 0; j < c->nvirtio; j++)
+		if (j != i && c->virtio[j].gsi == c->virtio[i].gsi)
+			return true;
+	return false;
 }
 
 static void aml_device(struct aml *a, const char *seg, const struct aml *body)
@@ -336,7 +345,7 @@ static void acpi_dsdt_body(struct aml *a, const struct acpi_config *c)
 		aml_seg(seg, 'V', 'R', i);
 		res.n = 0;
 		res_mem32(&res, (uint32_t)c->virtio[i].base, (uint32_t)c->virtio[i].len);
-		res_gsi(&res, c->virtio[i].gsi);
+		res_gsi(&res, c->virtio[i].gsi, acpi_gsi_shared(c, i));
 		aml_simple_device(&sb, seg, "LNRO0005", (int)i, &res);
 	}
 	aml_block(a, &scope_op, 1, &sb);

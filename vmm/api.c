@@ -63,7 +63,7 @@ static void api_counters(struct vmm *v, char *out, size_t size)
 static void api_status(struct vmm *v, char *out, size_t size)
 {
 	snprintf(out, size, "{\"name\":\"%s\",\"state\":\"%s\",\"vcpus\":%u,\"mem_mib\":%llu}", v->cfg->name,
-		 v->paused ? "paused" : "running", v->ncpus, (unsigned long long)(v->mem.size >> 20));
+		 v->paused ? "paused" : "running", v->ncpus, (unsigned long long)(v->cfg->mem >> 20));
 }
 
 static void api_command(struct api *a, const char *cmd, char *out, size_t size)

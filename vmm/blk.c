@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -182,6 +183,12 @@ static void vblk_notify(void *dev, struct vmmio *t, unsigned q)
 	vmmio_drain(t, q, vblk_request);
 }
 
+/* vblk_name: PREFIX and Linux's letter for disk IDX (a-z; 16 disks at most here). */
+static void vblk_name(unsigned idx, const char *prefix, char *buf, size_t size)
+{
+	snprintf(buf, size, "%s%c", prefix, 'a' + (int)(idx % 26));
+}
+
 static int vblk_open(struct vblk *b, const char *path)
 {
 	off_t size;
@@ -199,34 +206,40 @@ static int vblk_open(struct vblk *b, const char *path)
 	return 0;
 }
 
-/* vblk_create: -EINVAL for a bad disk (usage), other negative errno for host failures. */
+/* vblk_create: disk PATH as the next virtio-blk device (vda, vdb, ...); -EINVAL for a bad disk
+ * (usage), other negative errno for host failures. */
 int vblk_create(struct vmm *v, const char *path, bool ro)
 {
 	static const struct vdev_ops ops_rw = {
 		.kind = "virtio-blk", .device_id = VIRTIO_ID_BLOCK, .nqueues = 1, .qsize = VBLK_QSIZE,
-		.features = VIRTIO_F_VERSION_1 | VIRTIO_F_INDIRECT_DESC | VIRTIO_BLK_F_SEG_MAX |
+		.features = VIRTIO_BIT(VIRTIO_F_VERSION_1) | VIRTIO_BIT(VIRTIO_RING_F_INDIRECT_DESC) | VIRTIO_BLK_F_SEG_MAX |
 			    VIRTIO_BLK_F_FLUSH,
 		.notify = vblk_notify,
 	};
-	static struct vdev_ops ops_ro;
-	static struct vblk disks[CONFIG_MAX_DISKS];
-	static unsigned n;
-	struct vblk *b = &disks[n];
+	static const struct vdev_ops ops_ro = {
+		.kind = "virtio-blk", .device_id = VIRTIO_ID_BLOCK, .nqueues = 1, .qsize = VBLK_QSIZE,
+		.features = VIRTIO_BIT(VIRTIO_F_VERSION_1) | VIRTIO_BIT(VIRTIO_RING_F_INDIRECT_DESC) | VIRTIO_BLK_F_SEG_MAX |
+			    VIRTIO_BLK_F_FLUSH | VIRTIO_BLK_F_RO,
+		.notify = vblk_notify,
+	};
 	struct vblk_config cfg = { .seg_max = VBLK_SEG_MAX };
+	unsigned idx = v->ndisks;
+	struct vblk *b;
 	int ret;
 
-	if (n >= CONFIG_MAX_DISKS)
-		return vmm_err(-EINVAL, "too many disks");
+	if (idx >= CONFIG_MAX_DISKS)
+		return vmm_err(-EINVAL, "too many disks (at most %d)", CONFIG_MAX_DISKS);
+	b = calloc(1, sizeof(*b));
+	if (!b)
+		return vmm_err(-ENOMEM, "disk %s: %s", path, strerror(ENOMEM));
 	b->ro = ro;
 	ret = vblk_open(b, path);
 	if (ret < 0)
 		return ret;
-	ops_ro = ops_rw;
-	ops_ro.features |= VIRTIO_BLK_F_RO;
 	cfg.capacity = b->capacity;
-	snprintf(b->ctr.name, sizeof(b->ctr.name), "vd%c", 'a' + n);
-	snprintf(b->id, sizeof(b->id), "hvnode-vd%c", 'a' + n);
+	vblk_name(idx, "vd", b->ctr.name, sizeof(b->ctr.name));
+	vblk_name(idx, "hvnode-vd", b->id, sizeof(b->id));
 	b->ctr.kind = "virtio-blk";
-	n++;
+	v->ndisks++;
 	return vmmio_create(v, ro ? &ops_ro : &ops_rw, b, &cfg, sizeof(cfg), &b->ctr, &b->t);
 }

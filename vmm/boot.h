@@ -8,7 +8,9 @@
  *   0x09fc00  MP floating pointer + configuration table (reserved in e820)
  *   0x0e0000  ACPI: RSDP, XSDT, FACS, FADT, MADT, DSDT (ACPI in e820, up to 1 MiB)
  *   0x100000  kernel (bzImage protected-mode payload, or ELF PT_LOAD segments)
- *   top       initrd, highest 4 KiB aligned address that fits below initrd_addr_max */
+ *   top       initrd, highest 4 KiB aligned address that fits below initrd_addr_max and 3 GiB
+ *   0xc0000000 the hole: virtio-mmio at 0xd0000000, IOAPIC, LAPIC (not RAM)
+ *   4 GiB     the RAM beyond 3 GiB, if any (e820 RAM) */
 #ifndef HVNODE_BOOT_H
 #define HVNODE_BOOT_H
 #include <stdbool.h>
@@ -29,8 +31,10 @@
 #define BOOT_MPTABLE BOOT_EBDA
 #define BOOT_KERNEL 0x100000
 #define BOOT_MIN_MEM (32ull << 20)
-#define BOOT_MMIO_BASE 0xd0000000ull	/* virtio-mmio window; guest RAM stays below */
-#define BOOT_MAX_MEM 0xc0000000ull
+#define BOOT_MMIO_BASE 0xd0000000ull	/* virtio-mmio window, in the hole below 4 GiB */
+#define BOOT_LOW_MEM_END 0xc0000000ull	/* RAM below 4 GiB ends here at most (3 GiB) ... */
+#define BOOT_HIGH_MEM 0x100000000ull	/* ... and the rest of it starts at 4 GiB */
+#define BOOT_MAX_MEM (64ull << 30)	/* RAM in all (64 GiB) */
 
 #define BOOT_SEL_CODE 0x10
 #define BOOT_SEL_DATA 0x18
@@ -66,7 +70,7 @@ uint8_t boot_checksum(const uint8_t *p, uint64_t len);
 #define ACPI_LAPIC_ADDR 0xfee00000u
 #define ACPI_IOAPIC_ADDR 0xfec00000u
 #define ACPI_MAX_CPUS 64
-#define ACPI_MAX_VIRTIO 16
+#define ACPI_MAX_VIRTIO 24
 
 struct acpi_config {
 	unsigned ncpus;

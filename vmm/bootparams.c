@@ -2,9 +2,9 @@
  * tables for the 64-bit entry of the Linux x86 boot protocol 2.15 (Documentation/x86/boot.rst,
  * "64-bit boot protocol", and Documentation/x86/zero-page.rst).
  * e820: RAM [0, 0x9fc00), reserved [0x9fc00, 0xe0000) holding the MP table, ACPI [0xe0000,
- * 1 MiB) holding the ACPI tables, RAM [1 MiB, top). With an RSDP address, acpi_rsdp_addr
- * (boot protocol 2.14) points the kernel at it.
- * Guest RAM never reaches the virtio-mmio window (checked by the caller's config).
+ * 1 MiB) holding the ACPI tables, RAM [1 MiB, top below 4 GiB), and with more than 3 GiB the
+ * rest as RAM from 4 GiB (the gmem's hole is what the map leaves out). With an RSDP address,
+ * acpi_rsdp_addr (boot protocol 2.14) points the kernel at it.
  * Trusts the boot_kernel from loader.c; checks the cmdline length against the kernel's own
  * cmdline_size and every write against guest memory. Pure: writes only through gmem. */
 #include <errno.h>
@@ -18,17 +18,19 @@
 #define PTE_PRESENT_RW 0x3ull
 #define PTE_LARGE 0x80ull
 
-static void bootparams_e820(struct boot_params *bp, uint64_t ram)
+static void bootparams_e820(struct boot_params *bp, const struct gmem *g)
 {
-	struct boot_e820_entry e[4] = {
+	uint64_t low = gmem_low_end(g);
+	struct boot_e820_entry e[5] = {
 		{ .addr = 0, .size = BOOT_EBDA, .type = E820_RAM },
 		{ .addr = BOOT_EBDA, .size = BOOT_ACPI - BOOT_EBDA, .type = E820_RESERVED },
 		{ .addr = BOOT_ACPI, .size = BOOT_ACPI_END - BOOT_ACPI, .type = E820_ACPI },
-		{ .addr = BOOT_KERNEL, .size = ram - BOOT_KERNEL, .type = E820_RAM },
+		{ .addr = BOOT_KERNEL, .size = low - BOOT_KERNEL, .type = E820_RAM },
+		{ .addr = g->hole_end, .size = g->size - g->hole_end, .type = E820_RAM },
 	};
 
 	memcpy(bp->e820_table, e, sizeof(e));
-	bp->e820_entries = 4;
+	bp->e820_entries = g->hole_end ? 5 : 4;
 }
 
 static int bootparams_cmdline(const struct gmem *g, const struct boot_kernel *k, const char *cmdline)
@@ -54,7 +56,9 @@ int bootparams_build(const struct gmem *g, const struct boot_kernel *k, const ch
 	uint8_t *zp = gmem_ptr(g, BOOT_ZERO_PAGE, sizeof(bp));
 	int ret;
 
-	if (!zp || g->size < BOOT_MIN_MEM || g->size > BOOT_MAX_MEM)
+	if (!zp || gmem_low_end(g) < BOOT_MIN_MEM || gmem_low_end(g) > BOOT_LOW_MEM_END ||
+	    (g->hole_end && (g->hole_end != BOOT_HIGH_MEM || g->size <= g->hole_end)) ||
+	    g->size - (g->hole_end - g->hole) > BOOT_MAX_MEM)
 		return -ENOMEM;
 	if (initrd_size && (!gmem_ptr(g, initrd_addr, initrd_size) || initrd_addr + initrd_size > 1ull << 32))
 		return -ENOMEM;
@@ -69,7 +73,7 @@ int bootparams_build(const struct gmem *g, const struct boot_kernel *k, const ch
 	bp.hdr.ramdisk_size = (uint32_t)initrd_size;
 	bp.hdr.vid_mode = 0xffff;
 	bp.acpi_rsdp_addr = rsdp;
-	bootparams_e820(&bp, g->size);
+	bootparams_e820(&bp, g);
 	memcpy(zp, &bp, sizeof(bp));
 	return 0;
 }

@@ -98,22 +98,29 @@ static int config_mac(const char *s, uint8_t mac[6])
 
 static int config_net(struct config *c, const char *val, char *err, size_t errlen)
 {
+	struct config_nic *n = &c->nic[c->nnics];
 	char buf[64], *opt, *save = NULL;
 
+	if (c->nnics >= CONFIG_MAX_NICS)
+		return config_err(err, errlen, "--net: at most %d NICs", CONFIG_MAX_NICS);
+	*n = (struct config_nic){ 0 };
 	if (config_copy(buf, sizeof(buf), val) < 0)
 		return config_err(err, errlen, "--net: expected tap=NAME[,mac=XX:XX:XX:XX:XX:XX]");
 	for (opt = strtok_r(buf, ",", &save); opt; opt = strtok_r(NULL, ",", &save)) {
-		if (strncmp(opt, "tap=", 4) == 0 && config_copy(c->tap, sizeof(c->tap), opt + 4) == 0)
+		if (strncmp(opt, "tap=", 4) == 0 && config_copy(n->tap, sizeof(n->tap), opt + 4) == 0)
 			continue;
-		if (strncmp(opt, "mac=", 4) == 0 && config_mac(opt + 4, c->mac) == 0) {
-			c->has_mac = true;
+		if (strncmp(opt, "mac=", 4) == 0 && config_mac(opt + 4, n->mac) == 0) {
+			n->has_mac = true;
 			continue;
 		}
 		return config_err(err, errlen, "--net: bad option '%s'", opt);
 	}
-	if (!c->tap[0])
+	if (!n->tap[0])
 		return config_err(err, errlen, "--net: tap=NAME is required");
-	c->net = true;
+	for (unsigned i = 0; i < c->nnics; i++)
+		if (strcmp(c->nic[i].tap, n->tap) == 0)
+			return config_err(err, errlen, "--net: tap %s given twice", n->tap);
+	c->nnics++;
 	return 0;
 }
 
@@ -272,10 +279,8 @@ int config_finish(struct config *c, char *err, size_t errlen)
 {
 	if (!c->kernel[0])
 		return config_err(err, errlen, "--kernel is required");
-	if (c->mem < (32ull << 20) || c->mem > (3ull << 30) || (c->mem & 0xfffff))
-		return config_err(err, errlen, "--mem: between 32M and 3G in whole MiB");
-	if (c->ndisks + c->net + c->rng > 8)
-		return config_err(err, errlen, "at most 8 virtio devices");
+	if (c->mem < (32ull << 20) || c->mem > (64ull << 30) || (c->mem & 0xfffff))
+		return config_err(err, errlen, "--mem: between 32M and 64G in whole MiB");
 	return 0;
 }
 

@@ -5,16 +5,24 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define CONFIG_MAX_DISKS 6
+#define CONFIG_MAX_DISKS 16
+#define CONFIG_MAX_NICS 4
+#define CONFIG_MAX_VIRTIO (CONFIG_MAX_DISKS + CONFIG_MAX_NICS + 1)	/* and the rng */
 #define CONFIG_PATH_MAX 256
 #define CONFIG_CMDLINE_MAX 4096
-#define CONFIG_MAX_CPUS 32
+#define CONFIG_MAX_CPUS 64
 
 enum config_console { CONSOLE_STDIO, CONSOLE_FILE, CONSOLE_SOCKET };
 
 struct config_disk {
 	char path[CONFIG_PATH_MAX];
 	bool ro;
+};
+
+struct config_nic {
+	char tap[16];
+	uint8_t mac[6];
+	bool has_mac;
 };
 
 struct config {
@@ -24,10 +32,10 @@ struct config {
 	unsigned cpus;
 	struct config_disk disk[CONFIG_MAX_DISKS];
 	unsigned ndisks;
-	bool net, has_mac, rng;
+	struct config_nic nic[CONFIG_MAX_NICS];
+	unsigned nnics;
+	bool rng;
 	bool acpi_off;		/* --acpi off: no ACPI tables; virtio-mmio devices on the cmdline */
-	char tap[16];
-	uint8_t mac[6];
 	enum config_console console;
 	char console_path[108];
 	char api_socket[108];

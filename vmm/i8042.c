@@ -8,6 +8,8 @@
  * interface as implemented by Linux drivers/input/serio/i8042.c; no mouse.
  * Trusts nothing from the guest: commands outside the list are ignored; the output queue is
  * bounded and drops bytes when full. */
+#include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "vmm.h"
@@ -145,14 +147,16 @@ void i8042_ctrl_alt_del(struct i8042 *k)
 
 int i8042_create(struct vmm *v)
 {
-	static struct i8042 k;
+	struct i8042 *k = calloc(1, sizeof(*k));
 	struct bus_dev d = { .base = I8042_DATA, .len = 5, .read = i8042_read, .write = i8042_write,
-			     .opaque = &k };
+			     .opaque = k };
 
-	k.vmm = v;
-	k.ctr = I8042_CTR_KBDINT | I8042_CTR_XLATE;
-	k.outp = 0x03;	/* A20 on, no reset */
-	pthread_mutex_init(&k.lock, NULL);
-	v->i8042 = &k;
+	if (!k)
+		return vmm_err(-ENOMEM, "i8042: %s", strerror(ENOMEM));
+	k->vmm = v;
+	k->ctr = I8042_CTR_KBDINT | I8042_CTR_XLATE;
+	k->outp = 0x03;	/* A20 on, no reset */
+	pthread_mutex_init(&k->lock, NULL);
+	v->i8042 = k;
 	return vm_bus_add(&v->pio, &d);
 }

@@ -166,13 +166,13 @@ int loader_load(const struct gmem *g, const uint8_t *img, uint64_t len, struct b
 }
 
 /* loader_place_initrd: the highest 4 KiB aligned address where size bytes fit below both
- * initrd_addr_max and the end of guest memory, above the kernel. */
+ * initrd_addr_max and the end of guest memory below 4 GiB, above the kernel. */
 int loader_place_initrd(const struct gmem *g, const struct boot_kernel *k, uint64_t size, uint64_t *addr)
 {
 	uint64_t top = (uint64_t)k->hdr.initrd_addr_max + 1;
 
-	if (top > g->size)
-		top = g->size;
+	if (top > gmem_low_end(g))
+		top = gmem_low_end(g);
 	if (size > top)
 		return -ENOMEM;
 	*addr = (top - size) & ~0xfffull;

@@ -268,8 +268,8 @@ static int devices_setup(struct vmm *v)
 		ret = pm_create(v);
 	for (unsigned i = 0; ret == 0 && i < c->ndisks; i++)
 		ret = vblk_create(v, c->disk[i].path, c->disk[i].ro);
-	if (ret == 0 && c->net)
-		ret = vnet_create(v, c->tap, c->has_mac ? c->mac : NULL);
+	for (unsigned i = 0; ret == 0 && i < c->nnics; i++)
+		ret = vnet_create(v, c->nic[i].tap, c->nic[i].has_mac ? c->nic[i].mac : NULL);
 	if (ret == 0 && c->rng)
 		ret = vrng_create(v);
 	if (ret == 0 && c->api_socket[0])
@@ -298,6 +298,8 @@ static int vmm_build(struct vmm *v)
 		ret = loop_init(&v->loop);
 	if (ret == 0)
 		ret = loop_add(&v->loop, v->exit_fd, EPOLLIN, exit_requested, v);
+	if (ret == 0)
+		ret = vm_pause_init(v);
 	if (ret == 0)
 		ret = load_kernel(v, &initrd_addr, &initrd_size);
 	if (ret == 0)

@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <net/if.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/ioctl.h>
@@ -29,6 +30,7 @@
 struct vnet {
 	int tap;
 	bool rx_watched;
+	bool tap_gone;		/* the tap failed or hung up: it left the loop for good */
 	struct counters ctr;
 	struct vmmio *t;
 	struct vmm *vmm;
@@ -106,6 +108,19 @@ static int vnet_tx(void *dev, struct vmmio *t, struct virtq_chain *c)
 	return 0;
 }
 
+/* vnet_tap_gone: the tap (or its interface) went away: it leaves the loop, which would
+ * otherwise be woken by its EPOLLERR/EPOLLHUP for ever; frames to it are dropped. */
+static void vnet_tap_gone(struct vnet *n, int err)
+{
+	if (n->tap_gone)
+		return;
+	n->tap_gone = true;
+	n->rx_watched = false;
+	n->ctr.errors++;
+	loop_del(&n->vmm->loop, n->tap);
+	vmm_err(-err, "tap %s: %s; the NIC is down", n->ctr.name, err ? strerror(err) : "hung up");
+}
+
 static int vnet_rx(void *dev, struct vmmio *t, struct virtq_chain *c)
 {
 	static const uint16_t one = 1;
@@ -115,9 +130,15 @@ static int vnet_rx(void *dev, struct vmmio *t, struct virtq_chain *c)
 
 	if (vnet_rx_iov(vmmio_mem(t), c, n->iov, &niov) < 0)
 		return -EINVAL;
+	if (n->tap_gone)
+		return -EAGAIN;
 	r = readv(n->tap, n->iov, (int)niov);
-	if (r < 0)
-		return -EAGAIN;	/* nothing to read (or a tap error): keep the buffer */
+	if (r < 0 && (errno == EAGAIN || errno == EINTR))
+		return -EAGAIN;	/* nothing to read: keep the buffer */
+	if (r <= 0) {
+		vnet_tap_gone(n, r < 0 ? errno : 0);
+		return -EAGAIN;
+	}
 	if (r < VNET_HDR_LEN) {
 		n->ctr.errors++;
 		return 0;
@@ -132,7 +153,7 @@ static int vnet_rx(void *dev, struct vmmio *t, struct virtq_chain *c)
 
 static void vnet_watch(struct vnet *n, bool on)
 {
-	if (n->rx_watched != on && loop_mod(&n->vmm->loop, n->tap, on ? EPOLLIN : 0) == 0)
+	if (!n->tap_gone && n->rx_watched != on && loop_mod(&n->vmm->loop, n->tap, on ? EPOLLIN : 0) == 0)
 		n->rx_watched = on;
 }
 
@@ -145,8 +166,12 @@ static void vnet_receive(struct vnet *n)
 
 static void vnet_tap_ready(void *opaque, uint32_t events)
 {
-	(void)events;
-	vnet_receive(opaque);
+	struct vnet *n = opaque;
+
+	if ((events & (EPOLLERR | EPOLLHUP)) && !(events & EPOLLIN))
+		vnet_tap_gone(n, 0);
+	else
+		vnet_receive(n);	/* a failed read tells; without guest buffers the next wake does */
 }
 
 static void vnet_notify(void *dev, struct vmmio *t, unsigned q)
@@ -185,29 +210,42 @@ static void vnet_default_mac(const char *name, uint8_t mac[6])
 	memcpy(mac + 2, &h, 4);
 }
 
-int vnet_create(struct vmm *v, const char *tap, const uint8_t *mac)
+/* vnet_attach: one NIC on FD, an open tap (or, in the unit tests, a socket that keeps message
+ * boundaries) whose frames carry a 12-byte vnet header; NAME names it in counters and errors;
+ * MAC from the config, or derived from NAME. The NIC owns FD. */
+int vnet_attach(struct vmm *v, int fd, const char *name, const uint8_t *mac, bool kvm)
 {
 	static const struct vdev_ops ops = {
 		.kind = "virtio-net", .device_id = VIRTIO_ID_NET, .nqueues = 2, .qsize = VNET_QSIZE,
-		.features = VIRTIO_F_VERSION_1 | VIRTIO_F_INDIRECT_DESC | VIRTIO_NET_F_MAC,
+		.features = VIRTIO_BIT(VIRTIO_F_VERSION_1) | VIRTIO_BIT(VIRTIO_RING_F_INDIRECT_DESC) | VIRTIO_NET_F_MAC,
 		.notify = vnet_notify,
 	};
-	static struct vnet n;
+	struct vnet *n = calloc(1, sizeof(*n));
 	uint8_t cfg[6];
 	int ret;
 
-	n.vmm = v;
-	n.tap = vnet_open_tap(tap);
-	if (n.tap < 0)
-		return n.tap;
+	if (!n)
+		return vmm_err(-ENOMEM, "tap %s: %s", name, strerror(ENOMEM));
+	n->vmm = v;
+	n->tap = fd;
 	if (mac)
 		memcpy(cfg, mac, 6);
 	else
-		vnet_default_mac(tap, cfg);
-	n.ctr.kind = "virtio-net";
-	strncpy(n.ctr.name, tap, sizeof(n.ctr.name) - 1);
-	ret = loop_add(&v->loop, n.tap, 0, vnet_tap_ready, &n);
+		vnet_default_mac(name, cfg);
+	n->ctr.kind = "virtio-net";
+	strncpy(n->ctr.name, name, sizeof(n->ctr.name) - 1);
+	ret = loop_add(&v->loop, n->tap, 0, vnet_tap_ready, n);
 	if (ret < 0)
 		return ret;
-	return vmmio_create(v, &ops, &n, cfg, sizeof(cfg), &n.ctr, &n.t);
+	if (!kvm)
+		return vmmio_init(v, &ops, n, cfg, sizeof(cfg), &n->ctr, &n->t);
+	return vmmio_create(v, &ops, n, cfg, sizeof(cfg), &n->ctr, &n->t);
+}
+
+/* vnet_create: one NIC on tap TAP (see vnet_attach). */
+int vnet_create(struct vmm *v, const char *tap, const uint8_t *mac)
+{
+	int fd = vnet_open_tap(tap);
+
+	return fd < 0 ? fd : vnet_attach(v, fd, tap, mac, true);
 }

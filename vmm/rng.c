@@ -4,6 +4,7 @@
  * segments are ignored. getrandom() runs non-blocking on the event loop (the VMM waits
  * once at startup for the host's pool to be initialized). */
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
 
@@ -70,15 +71,17 @@ int vrng_create(struct vmm *v)
 {
 	static const struct vdev_ops ops = {
 		.kind = "virtio-rng", .device_id = VIRTIO_ID_RNG, .nqueues = 1, .qsize = 64,
-		.features = VIRTIO_F_VERSION_1 | VIRTIO_F_INDIRECT_DESC, .notify = vrng_notify,
+		.features = VIRTIO_BIT(VIRTIO_F_VERSION_1) | VIRTIO_BIT(VIRTIO_RING_F_INDIRECT_DESC), .notify = vrng_notify,
 	};
-	static struct vrng r;
+	struct vrng *r = calloc(1, sizeof(*r));
 	uint8_t b;
 
+	if (!r)
+		return vmm_err(-ENOMEM, "virtio-rng: %s", strerror(ENOMEM));
 	/* Wait once, at startup, for the host pool: afterwards GRND_NONBLOCK never fails. */
 	if (getrandom(&b, 1, 0) < 0)
 		return vmm_err(-errno, "unable to read host entropy (getrandom): %s", strerror(errno));
-	r.ctr.kind = "virtio-rng";
-	strcpy(r.ctr.name, "hwrng");
-	return vmmio_create(v, &ops, &r, "", 0, &r.ctr, &r.t);
+	r->ctr.kind = "virtio-rng";
+	strcpy(r->ctr.name, "hwrng");
+	return vmmio_create(v, &ops, r, "", 0, &r->ctr, &r->t);
 }

@@ -4,6 +4,8 @@
  * Linux's rtc_cmos probe and boot clock read finish at once. Other CMOS bytes are a 128-byte
  * scratch RAM. No alarm, no periodic interrupt (IRQ 8 is never raised).
  * Trusts nothing from the guest: the index is masked to 7 bits; time registers ignore writes. */
+#include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -88,9 +90,11 @@ static void rtc_write(void *opaque, uint64_t off, const uint8_t *data, unsigned 
 
 int rtc_create(struct vmm *v)
 {
-	static struct rtc r;
-	struct bus_dev d = { .base = RTC_PORT, .len = 2, .read = rtc_read, .write = rtc_write, .opaque = &r };
+	struct rtc *r = calloc(1, sizeof(*r));
+	struct bus_dev d = { .base = RTC_PORT, .len = 2, .read = rtc_read, .write = rtc_write, .opaque = r };
 
-	pthread_mutex_init(&r.lock, NULL);
+	if (!r)
+		return vmm_err(-ENOMEM, "rtc: %s", strerror(ENOMEM));
+	pthread_mutex_init(&r->lock, NULL);
 	return vm_bus_add(&v->pio, &d);
 }

@@ -2,12 +2,16 @@
  * Register model per the National Semiconductor PC16550D data sheet: divisor latch (DLAB),
  * IER, IIR with FIFO bits, LCR, MCR with loopback (Linux's autoconfig probes it), LSR, MSR,
  * scratch. Output goes to stdout, a file or a connected socket client; input comes from
- * stdin or the client through the event loop into a 64-byte receive FIFO.
+ * stdin or the client through the event loop into a 64-byte receive FIFO. Input is watched
+ * while the FIFO has room; a vCPU that makes room (a read, an FCR clear) asks the loop to watch
+ * again through an eventfd (vCPUs make no epoll calls). A hung-up input leaves the loop.
  * Trusts nothing from the guest: every register write is masked; the FIFO index is bounded.
  * Output is written in lines (or when the driver stops transmitting) to save system calls. */
 #include <errno.h>
 #include <string.h>
+#include <stdlib.h>
 #include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -34,7 +38,8 @@ struct serial {
 	struct vmm *vmm;
 	pthread_mutex_t lock;
 	int in_fd, out_fd, listen_fd;
-	bool in_watched;
+	int room_fd;		/* eventfd: the FIFO has room again (vCPU to loop) */
+	bool in_watched;	/* in_fd is in the loop with EPOLLIN */
 	uint8_t ier, fcr, lcr, mcr, scr, dll, dlm;
 	bool thre_pending;
 	int irq_level;
@@ -80,6 +85,16 @@ static void serial_rx_push(struct serial *s, uint8_t ch)
 	s->rx_count++;
 }
 
+/* serial_rx_room: with the lock held, after the FIFO shrank: input is to be watched again. */
+static void serial_rx_room(struct serial *s)
+{
+	uint64_t one = 1;
+
+	if (s->in_fd >= 0 && !s->in_watched && s->rx_count < SERIAL_FIFO &&
+	    write(s->room_fd, &one, sizeof(one)) < 0)
+		s->ctr.errors++;
+}
+
 static uint8_t serial_rx_pop(struct serial *s)
 {
 	uint8_t ch;
@@ -88,9 +103,8 @@ static uint8_t serial_rx_pop(struct serial *s)
 		return 0;
 	ch = s->rx[s->rx_head];
 	s->rx_head = (s->rx_head + 1) % SERIAL_FIFO;
-	if (--s->rx_count == 0 && s->in_fd >= 0 && !s->in_watched) {
-		s->in_watched = loop_mod(&s->vmm->loop, s->in_fd, EPOLLIN) == 0;
-	}
+	s->rx_count--;
+	serial_rx_room(s);
 	return ch;
 }
 
@@ -158,8 +172,10 @@ static void serial_reg_write(struct serial *s, uint64_t off, uint8_t val)
 		serial_flush(s);
 		break;
 	case 2:
-		if (val & UART_FCR_CLEAR_RCVR)
+		if (val & UART_FCR_CLEAR_RCVR) {
 			s->rx_count = 0;
+			serial_rx_room(s);
+		}
 		s->fcr = val & 0xc9;
 		break;
 	case 3: s->lcr = val; break;
@@ -190,9 +206,20 @@ static void serial_write(void *opaque, uint64_t off, const uint8_t *data, unsign
 	pthread_mutex_unlock(&s->lock);
 }
 
+/* serial_watch: with the lock held: input in the loop while the FIFO has room. */
+static void serial_watch(struct serial *s)
+{
+	bool on = s->rx_count < SERIAL_FIFO;
+
+	if (s->in_fd >= 0 && s->in_watched != on && loop_mod(&s->vmm->loop, s->in_fd, on ? EPOLLIN : 0) == 0)
+		s->in_watched = on;
+}
+
+/* serial_hangup: input ended (EOF, error, hangup): it leaves the loop for good; a socket
+ * client is closed, and the next one may connect. */
 static void serial_hangup(struct serial *s)
 {
-	loop_mod(&s->vmm->loop, s->in_fd, 0);
+	loop_del(&s->vmm->loop, s->in_fd);
 	if (s->listen_fd >= 0) {
 		close(s->in_fd);
 		s->out_fd = -1;
@@ -201,23 +228,39 @@ static void serial_hangup(struct serial *s)
 	s->in_watched = false;
 }
 
-/* serial_input: console input is readable (event loop). */
+/* serial_input: console input is readable or hung up (event loop). */
 static void serial_input(void *opaque, uint32_t events)
 {
 	struct serial *s = opaque;
 	uint8_t buf[SERIAL_FIFO];
-	ssize_t n;
+	ssize_t n = 0;
 
-	(void)events;
 	pthread_mutex_lock(&s->lock);
-	n = read(s->in_fd, buf, SERIAL_FIFO - s->rx_count);
-	if (n <= 0 && !(n < 0 && (errno == EAGAIN || errno == EINTR)))
-		serial_hangup(s);
+	if (s->in_fd >= 0 && s->rx_count < SERIAL_FIFO) {
+		n = read(s->in_fd, buf, SERIAL_FIFO - s->rx_count);
+		if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR))
+			serial_hangup(s);
+	} else if (s->in_fd >= 0 && (events & (EPOLLHUP | EPOLLERR))) {
+		serial_hangup(s);	/* a full FIFO and nothing more will come */
+	}
 	for (ssize_t i = 0; i < n; i++)
 		serial_rx_push(s, buf[i]);
-	if (s->in_fd >= 0 && s->rx_count == SERIAL_FIFO && loop_mod(&s->vmm->loop, s->in_fd, 0) == 0)
-		s->in_watched = false;
+	serial_watch(s);
 	serial_update_irq(s);
+	pthread_mutex_unlock(&s->lock);
+}
+
+/* serial_room: a vCPU made room in the FIFO (event loop). */
+static void serial_room(void *opaque, uint32_t events)
+{
+	struct serial *s = opaque;
+	uint64_t n;
+
+	(void)events;
+	if (read(s->room_fd, &n, sizeof(n)) < 0 && errno != EAGAIN)
+		s->ctr.errors++;
+	pthread_mutex_lock(&s->lock);
+	serial_watch(s);
 	pthread_mutex_unlock(&s->lock);
 }
 
@@ -231,12 +274,12 @@ static void serial_accept(void *opaque, uint32_t events)
 	if (fd < 0)
 		return;
 	pthread_mutex_lock(&s->lock);
-	if (s->in_fd >= 0 || (loop_mod(&s->vmm->loop, fd, EPOLLIN) < 0 &&
-			      loop_add(&s->vmm->loop, fd, EPOLLIN, serial_input, s) < 0)) {
+	if (s->in_fd >= 0 || loop_add(&s->vmm->loop, fd, EPOLLIN, serial_input, s) < 0) {
 		close(fd);
 	} else {
 		s->in_fd = s->out_fd = fd;
 		s->in_watched = true;
+		serial_watch(s);
 	}
 	pthread_mutex_unlock(&s->lock);
 }
@@ -244,28 +287,36 @@ static void serial_accept(void *opaque, uint32_t events)
 /* serial_create: in_fd may be -1 (no input); with listen_fd >= 0 the console is a socket. */
 int serial_create(struct vmm *v, int in_fd, int out_fd, int listen_fd)
 {
-	static struct serial s;
+	struct serial *s = calloc(1, sizeof(*s));
 	struct bus_dev d = { .base = SERIAL_PORT, .len = 8, .read = serial_read, .write = serial_write,
-			     .opaque = &s };
+			     .opaque = s };
 	int ret;
 
-	s.vmm = v;
-	s.in_fd = in_fd;
-	s.out_fd = out_fd;
-	s.listen_fd = listen_fd;
-	pthread_mutex_init(&s.lock, NULL);
-	s.ctr.kind = "serial";
-	strcpy(s.ctr.name, "ttyS0");
-	v->serial = &s;
-	v->ctr[v->nctr++] = &s.ctr;
+	if (!s)
+		return vmm_err(-ENOMEM, "serial: %s", strerror(ENOMEM));
+	s->vmm = v;
+	s->in_fd = in_fd;
+	s->out_fd = out_fd;
+	s->listen_fd = listen_fd;
+	pthread_mutex_init(&s->lock, NULL);
+	s->ctr.kind = "serial";
+	strcpy(s->ctr.name, "ttyS0");
+	v->serial = s;
+	if (v->nctr < VMM_MAX_DEVS)
+		v->ctr[v->nctr++] = &s->ctr;
+	s->room_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (s->room_fd < 0)
+		return vmm_err(-errno, "serial: unable to create an eventfd: %s", strerror(errno));
 	ret = vm_bus_add(&v->pio, &d);
+	if (ret == 0)
+		ret = loop_add(&v->loop, s->room_fd, EPOLLIN, serial_room, s);
 	if (ret == 0 && in_fd >= 0) {
-		ret = loop_add(&v->loop, in_fd, EPOLLIN, serial_input, &s);
-		s.in_watched = ret == 0;
+		ret = loop_add(&v->loop, in_fd, EPOLLIN, serial_input, s);
+		s->in_watched = ret == 0;
 		if (ret < 0)
-			s.in_fd = -1, ret = 0;	/* e.g. stdin is a regular file: no input */
+			s->in_fd = -1, ret = 0;	/* e.g. stdin is a regular file: no input */
 	}
 	if (ret == 0 && listen_fd >= 0)
-		ret = loop_add(&v->loop, listen_fd, EPOLLIN, serial_accept, &s);
+		ret = loop_add(&v->loop, listen_fd, EPOLLIN, serial_accept, s);
 	return ret;
 }

@@ -277,10 +277,10 @@ static void *vcpu_thread(void *arg)
 
 	if (seccomp_install(SECCOMP_VCPU) < 0) {
 		vm_exit(c->vmm, EXIT_SYSTEM);
-		vm_pause_point(c->vmm);
+		vm_pause_point(c->vmm, c->fd);
 	}
 	for (;;) {
-		vm_pause_point(c->vmm);
+		vm_pause_point(c->vmm, c->fd);
 		if (ioctl(c->fd, KVM_RUN, 0) < 0) {
 			c->run->immediate_exit = 0;
 			if (errno == EINTR || errno == EAGAIN)

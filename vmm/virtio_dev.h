@@ -6,8 +6,10 @@
 
 #include "vmm.h"
 
-#define VIRTIO_F_VERSION_1 (1ull << 32)
-#define VIRTIO_F_INDIRECT_DESC (1ull << 28)
+#include <linux/virtio_config.h>
+#include <linux/virtio_ring.h>
+
+#define VIRTIO_BIT(nr) (1ull << (nr))	/* a feature bit's mask from its number */
 #define VMMIO_MAX_QUEUES 2
 #define VMMIO_SIZE 0x1000
 
@@ -28,6 +30,9 @@ typedef int vmmio_handler(void *dev, struct vmmio *t, struct virtq_chain *c);
 
 int vmmio_create(struct vmm *v, const struct vdev_ops *ops, void *dev, const void *config, size_t cfglen,
 		 struct counters *ctr, struct vmmio **out);
+int vmmio_init(struct vmm *v, const struct vdev_ops *ops, void *dev, const void *config, size_t cfglen,
+	       struct counters *ctr, struct vmmio **out);
+unsigned vmmio_irq_pin(unsigned slot, bool acpi);
 int vmmio_drain(struct vmmio *t, unsigned q, vmmio_handler *fn);
 const struct gmem *vmmio_mem(const struct vmmio *t);
 

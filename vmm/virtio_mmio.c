@@ -1,38 +1,44 @@
 /* hvnode-vmm: virtio-mmio transport, virtio 1.2 section 4.2 (modern register layout,
- * version 2 only), one 4 KiB window per device from 0xd0000000, announced to the guest in the
- * ACPI DSDT (acpi.c) or, without ACPI, on its cmdline as virtio_mmio.device=4K@ADDR:IRQ (main.c). Queue notifications arrive on one ioeventfd per
+ * version 2 only, offsets from <linux/virtio_mmio.h>), one 4 KiB window per device from
+ * 0xd0000000, announced to the guest in the ACPI DSDT (acpi.c) or, without ACPI, on its cmdline
+ * as virtio_mmio.device=4K@ADDR:IRQ (main.c). Queue notifications arrive on one ioeventfd per
  * queue (KVM_IOEVENTFD with datamatch on QueueNotify) and are handled by the event loop;
- * interrupts leave through an irqfd (KVM_IRQFD, edge on the IOAPIC pin). Registers are
- * written by vCPU threads under the transport lock; the loop works on a snapshot of a queue
- * and writes its indices back only if no reset or reconfiguration happened meanwhile
- * (generation counter), so a vCPU never waits for device I/O.
+ * interrupts leave through an irqfd (KVM_IRQFD, edge on the IOAPIC pin; past 15 devices pins
+ * are shared, which virtio-mmio drivers allow). Registers are written by vCPU threads under
+ * the transport lock; the loop works on a snapshot of a queue and writes its indices back only
+ * if no reset or reconfiguration happened meanwhile (generation counter), so a vCPU never
+ * waits for device I/O, except that a reset waits for the request in flight: after the write
+ * of 0 to Status returns, the device no longer touches the guest's rings or buffers
+ * (virtio 1.2 section 2.4.1).
  * Trusts nothing from the guest: accesses must be 32-bit and aligned for registers, queue
  * sizes are powers of two up to the device's maximum, ring addresses are checked against
- * guest memory when a queue is made ready, feature bits outside the offer are refused, and a
- * ring error makes the device set DEVICE_NEEDS_RESET instead of retrying. */
+ * guest memory when a queue is made ready, feature bits outside the offer are refused,
+ * DEVICE_NEEDS_RESET is the device's alone, DRIVER_OK needs FEATURES_OK, no buffer is used
+ * before DRIVER_OK, and a ring error makes the device set DEVICE_NEEDS_RESET instead of
+ * retrying. */
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/ioctl.h>
 #include <unistd.h>
+#include <linux/virtio_config.h>
+#include <linux/virtio_mmio.h>
 
 #include "virtio_dev.h"
 
 #define VMMIO_BASE BOOT_MMIO_BASE
 #define VMMIO_MAGIC 0x74726976	/* "virt" */
 #define VMMIO_VENDOR 0x4e564800	/* "\0HVN" */
-#define VMMIO_CONFIG 0x100
 #define VMMIO_MAX_CONFIG 64
 
-#define STATUS_DRIVER 2
-#define STATUS_FEATURES_OK 8
-#define STATUS_NEEDS_RESET 0x40
-#define ISR_USED 1
-#define ISR_CONFIG 2
-
-static const unsigned vmmio_irqs[VMM_MAX_VIRTIO] = { 5, 6, 7, 9, 10, 11, 14, 15 };
+/* IOAPIC pins for the devices, in slot order: first the free ISA IRQs (the only ones the MP
+ * table routes, so guests without ACPI get these), then pins 16-23 but the SCI's. */
+static const unsigned vmmio_pins[] = { 5, 6, 7, 9, 10, 11, 14, 15, 16, 17, 18, 19, 21, 22, 23 };
+#define VMMIO_PINS (sizeof(vmmio_pins) / sizeof(vmmio_pins[0]))
+#define VMMIO_ISA_PINS 8
 
 struct vmmio_queue {
 	struct virtq q;
@@ -50,6 +56,8 @@ struct vmmio {
 	unsigned irq;
 	int irqfd;
 	pthread_mutex_t lock;
+	pthread_cond_t idle;		/* signalled when the loop leaves a queue (busy false) */
+	bool busy;			/* the event loop is working on a snapshot of a queue */
 	uint32_t status, dev_sel, drv_sel, queue_sel, gen;
 	uint64_t drv_features;
 	atomic_uint isr;
@@ -65,51 +73,74 @@ const struct gmem *vmmio_mem(const struct vmmio *t)
 	return &t->vmm->mem;
 }
 
-static void vmmio_irq(struct vmmio *t, unsigned bit)
+/* vmmio_irq_pin: the IOAPIC pin of virtio slot SLOT; with ACPI the guest routes all 15, without
+ * it only the 8 ISA ones (the MP table's). Shared past that. */
+unsigned vmmio_irq_pin(unsigned slot, bool acpi)
+{
+	return vmmio_pins[slot % (acpi ? VMMIO_PINS : VMMIO_ISA_PINS)];
+}
+
+static void vmmio_kick(struct vmmio *t, int fd)
 {
 	uint64_t one = 1;
 
-	atomic_fetch_or(&t->isr, bit);
-	if (write(t->irqfd, &one, sizeof(one)) < 0)
+	if (write(fd, &one, sizeof(one)) < 0)
 		t->ctr->errors++;
+}
+
+static void vmmio_irq(struct vmmio *t, unsigned bit)
+{
+	atomic_fetch_or(&t->isr, bit);
+	vmmio_kick(t, t->irqfd);
 }
 
 /* vmmio_broken: a ring error; the device stops and tells the driver (virtio 1.2 2.1.2). */
 static void vmmio_broken(struct vmmio *t, uint32_t gen)
 {
-	pthread_mutex_lock(&t->lock);
-	if (t->gen == gen && !(t->status & STATUS_NEEDS_RESET)) {
-		t->status |= STATUS_NEEDS_RESET;
+	if (t->gen == gen && !(t->status & VIRTIO_CONFIG_S_NEEDS_RESET)) {
+		t->status |= VIRTIO_CONFIG_S_NEEDS_RESET;
 		for (unsigned i = 0; i < VMMIO_MAX_QUEUES; i++)
 			t->q[i].ready = false;
 		t->gen++;
 		t->ctr->errors++;
-		vmmio_irq(t, ISR_CONFIG);
+		vmmio_irq(t, VIRTIO_MMIO_INT_CONFIG);
 	}
-	pthread_mutex_unlock(&t->lock);
 }
 
+static bool vmmio_live(const struct vmmio *t)
+{
+	return (t->status & VIRTIO_CONFIG_S_DRIVER_OK) && !(t->status & VIRTIO_CONFIG_S_NEEDS_RESET);
+}
+
+/* vmmio_snapshot: a copy of queue q to work on; the device is busy until vmmio_release. */
 static int vmmio_snapshot(struct vmmio *t, unsigned q, struct virtq *snap, uint32_t *gen)
 {
 	int ret = -EAGAIN;
 
 	pthread_mutex_lock(&t->lock);
-	if (t->q[q].ready && !(t->status & STATUS_NEEDS_RESET)) {
+	if (t->q[q].ready && vmmio_live(t)) {
 		*snap = t->q[q].q;
 		*gen = t->gen;
+		t->busy = true;
 		ret = 0;
 	}
 	pthread_mutex_unlock(&t->lock);
 	return ret;
 }
 
-static void vmmio_commit(struct vmmio *t, unsigned q, const struct virtq *snap, uint32_t gen)
+/* vmmio_release: the loop is done with the snapshot; its indices are kept only if the queue was
+ * not reset or reconfigured meanwhile; a waiting reset goes on. */
+static void vmmio_release(struct vmmio *t, unsigned q, const struct virtq *snap, uint32_t gen, bool broken)
 {
 	pthread_mutex_lock(&t->lock);
-	if (t->gen == gen) {
+	if (broken)
+		vmmio_broken(t, gen);
+	else if (t->gen == gen) {
 		t->q[q].q.last_avail = snap->last_avail;
 		t->q[q].q.used_idx = snap->used_idx;
 	}
+	t->busy = false;
+	pthread_cond_broadcast(&t->idle);
 	pthread_mutex_unlock(&t->lock);
 }
 
@@ -121,7 +152,7 @@ int vmmio_drain(struct vmmio *t, unsigned q, vmmio_handler *fn)
 	struct virtq snap;
 	unsigned budget, used = 0;
 	uint32_t gen;
-	int ret;
+	int ret = 0;
 
 	if (q >= t->ops->nqueues || vmmio_snapshot(t, q, &snap, &gen) < 0)
 		return -EAGAIN;
@@ -142,19 +173,11 @@ int vmmio_drain(struct vmmio *t, unsigned q, vmmio_handler *fn)
 		used++;
 		ret = 0;
 	}
-	if (budget == 0) {	/* more work than one ring's worth: come back after other events */
-		uint64_t one = 1;
-
-		if (write(t->q[q].efd, &one, sizeof(one)) < 0)
-			t->ctr->errors++;
-	}
-	if (ret < 0) {
-		vmmio_broken(t, gen);
-		return ret;
-	}
-	vmmio_commit(t, q, &snap, gen);
-	if (used && virtq_want_irq(g, &snap))
-		vmmio_irq(t, ISR_USED);
+	if (budget == 0)	/* more work than one ring's worth: come back after other events */
+		vmmio_kick(t, t->q[q].efd);
+	if (used && ret >= 0 && virtq_want_irq(g, &snap))
+		vmmio_irq(t, VIRTIO_MMIO_INT_VRING);
+	vmmio_release(t, q, &snap, gen, ret < 0);
 	return ret;
 }
 
@@ -169,8 +192,12 @@ static void vmmio_notified(void *opaque, uint32_t events)
 	vq->t->ops->notify(vq->t->dev, vq->t, vq->idx);
 }
 
+/* vmmio_reset: with the lock held; waits until the loop is off the rings (see the top). */
 static void vmmio_reset(struct vmmio *t)
 {
+	t->gen++;
+	while (t->busy)
+		pthread_cond_wait(&t->idle, &t->lock);
 	t->status = t->dev_sel = t->drv_sel = t->queue_sel = 0;
 	t->drv_features = 0;
 	atomic_store(&t->isr, 0);
@@ -186,40 +213,59 @@ static uint32_t vmmio_reg_read(struct vmmio *t, uint64_t off)
 	struct vmmio_queue *vq = t->queue_sel < t->ops->nqueues ? &t->q[t->queue_sel] : NULL;
 
 	switch (off) {
-	case 0x000: return VMMIO_MAGIC;
-	case 0x004: return 2;
-	case 0x008: return t->ops->device_id;
-	case 0x00c: return VMMIO_VENDOR;
-	case 0x010: return t->dev_sel < 2 ? (uint32_t)(t->ops->features >> (32 * t->dev_sel)) : 0;
-	case 0x034: return vq ? t->ops->qsize : 0;
-	case 0x044: return vq ? vq->ready : 0;
-	case 0x060: return atomic_load(&t->isr);
-	case 0x070: return t->status;
-	case 0x0fc: return 0;
+	case VIRTIO_MMIO_MAGIC_VALUE: return VMMIO_MAGIC;
+	case VIRTIO_MMIO_VERSION: return 2;
+	case VIRTIO_MMIO_DEVICE_ID: return t->ops->device_id;
+	case VIRTIO_MMIO_VENDOR_ID: return VMMIO_VENDOR;
+	case VIRTIO_MMIO_DEVICE_FEATURES:
+		return t->dev_sel < 2 ? (uint32_t)(t->ops->features >> (32 * t->dev_sel)) : 0;
+	case VIRTIO_MMIO_QUEUE_NUM_MAX: return vq ? t->ops->qsize : 0;
+	case VIRTIO_MMIO_QUEUE_READY: return vq ? vq->ready : 0;
+	case VIRTIO_MMIO_INTERRUPT_STATUS: return atomic_load(&t->isr);
+	case VIRTIO_MMIO_STATUS: return t->status;
+	case VIRTIO_MMIO_SHM_LEN_LOW: case VIRTIO_MMIO_SHM_LEN_HIGH:
+	case VIRTIO_MMIO_SHM_BASE_LOW: case VIRTIO_MMIO_SHM_BASE_HIGH:
+		return 0xffffffffu;	/* no shared memory regions: -1 (virtio 1.2 4.2.2) */
+	case VIRTIO_MMIO_CONFIG_GENERATION: return 0;
 	default: return 0;
 	}
 }
 
 static void vmmio_set_features(struct vmmio *t, uint32_t val)
 {
-	if (t->drv_sel >= 2 || !(t->status & STATUS_DRIVER) || (t->status & STATUS_FEATURES_OK))
+	if (t->drv_sel >= 2 || !(t->status & VIRTIO_CONFIG_S_DRIVER) || (t->status & VIRTIO_CONFIG_S_FEATURES_OK))
 		return;
 	t->drv_features &= ~(0xffffffffull << (32 * t->drv_sel));
 	t->drv_features |= (uint64_t)val << (32 * t->drv_sel);
 }
 
+/* vmmio_set_status: the driver's steps (virtio 1.2 3.1.1). FEATURES_OK is refused (reads back
+ * clear) for features outside the offer or without VERSION_1; DRIVER_OK is ignored without
+ * FEATURES_OK; NEEDS_RESET is only ever set by the device. At DRIVER_OK every ready queue is
+ * looked at once, for buffers made available before it. */
 static void vmmio_set_status(struct vmmio *t, uint32_t val)
 {
+	uint32_t old = t->status;
+
 	if (val == 0) {
 		vmmio_reset(t);
 		return;
 	}
-	if ((val & STATUS_FEATURES_OK) && !(t->status & STATUS_FEATURES_OK) &&
-	    ((t->drv_features & ~t->ops->features) || !(t->drv_features & VIRTIO_F_VERSION_1)))
-		val &= ~(uint32_t)STATUS_FEATURES_OK;	/* refused: the driver reads it back */
-	t->status = (val & 0xff) | (t->status & STATUS_NEEDS_RESET);
+	val &= 0xff & ~(uint32_t)VIRTIO_CONFIG_S_NEEDS_RESET;
+	if ((val & VIRTIO_CONFIG_S_FEATURES_OK) && !(old & VIRTIO_CONFIG_S_FEATURES_OK) &&
+	    ((t->drv_features & ~t->ops->features) || !(t->drv_features & VIRTIO_BIT(VIRTIO_F_VERSION_1))))
+		val &= ~(uint32_t)VIRTIO_CONFIG_S_FEATURES_OK;
+	if (!(val & VIRTIO_CONFIG_S_FEATURES_OK))
+		val &= ~(uint32_t)VIRTIO_CONFIG_S_DRIVER_OK;
+	t->status = val | (old & VIRTIO_CONFIG_S_NEEDS_RESET);
+	if ((t->status & VIRTIO_CONFIG_S_DRIVER_OK) && !(old & VIRTIO_CONFIG_S_DRIVER_OK))
+		for (unsigned i = 0; i < t->ops->nqueues; i++)
+			if (t->q[i].ready)
+				vmmio_kick(t, t->q[i].efd);
 }
 
+/* vmmio_set_ready: QueueReady. 1 on a ready queue changes nothing (its indices stay); a ring
+ * outside guest memory or a size above the maximum sets NEEDS_RESET. */
 static void vmmio_set_ready(struct vmmio *t, struct vmmio_queue *vq, uint32_t val)
 {
 	if (!val) {
@@ -227,12 +273,14 @@ static void vmmio_set_ready(struct vmmio *t, struct vmmio_queue *vq, uint32_t va
 		t->gen++;
 		return;
 	}
-	vq->q.indirect = t->drv_features & VIRTIO_F_INDIRECT_DESC;
+	if (vq->ready)
+		return;
+	vq->q.indirect = t->drv_features & VIRTIO_BIT(VIRTIO_RING_F_INDIRECT_DESC);
 	vq->q.last_avail = vq->q.used_idx = 0;
 	if (virtq_check(&t->vmm->mem, &vq->q) < 0 || vq->q.size > t->ops->qsize) {
-		t->status |= STATUS_NEEDS_RESET;
+		t->status |= VIRTIO_CONFIG_S_NEEDS_RESET;
 		t->ctr->errors++;
-		vmmio_irq(t, ISR_CONFIG);
+		vmmio_irq(t, VIRTIO_MMIO_INT_CONFIG);
 		return;
 	}
 	vq->ready = true;
@@ -241,7 +289,8 @@ static void vmmio_set_ready(struct vmmio *t, struct vmmio_queue *vq, uint32_t va
 
 static void vmmio_set_addr(struct vmmio_queue *vq, uint64_t off, uint32_t val)
 {
-	uint64_t *a = off < 0x90 ? &vq->q.desc : off < 0xa0 ? &vq->q.avail : &vq->q.used;
+	uint64_t *a = off < VIRTIO_MMIO_QUEUE_AVAIL_LOW ? &vq->q.desc :
+		      off < VIRTIO_MMIO_QUEUE_USED_LOW ? &vq->q.avail : &vq->q.used;
 	unsigned shift = (off & 4) ? 32 : 0;
 
 	if (vq->ready)
@@ -252,32 +301,31 @@ static void vmmio_set_addr(struct vmmio_queue *vq, uint64_t off, uint32_t val)
 static void vmmio_queue_write(struct vmmio *t, uint64_t off, uint32_t val)
 {
 	struct vmmio_queue *vq = t->queue_sel < t->ops->nqueues ? &t->q[t->queue_sel] : NULL;
-	uint64_t one = 1;
 
-	if (off == 0x050) {	/* normally caught by the ioeventfd */
-		if (val < t->ops->nqueues && write(t->q[val].efd, &one, sizeof(one)) < 0)
-			t->ctr->errors++;
+	if (off == VIRTIO_MMIO_QUEUE_NOTIFY) {	/* normally caught by the ioeventfd */
+		if (val < t->ops->nqueues)
+			vmmio_kick(t, t->q[val].efd);
 		return;
 	}
 	if (!vq)
 		return;
-	if (off == 0x038 && !vq->ready && val && val <= t->ops->qsize && !(val & (val - 1)))
+	if (off == VIRTIO_MMIO_QUEUE_NUM && !vq->ready && val && val <= t->ops->qsize && !(val & (val - 1)))
 		vq->q.size = (uint16_t)val;
-	else if (off == 0x044)
+	else if (off == VIRTIO_MMIO_QUEUE_READY)
 		vmmio_set_ready(t, vq, val);
-	else if (off >= 0x080 && off <= 0x0a4 && (off & 0xf) <= 4)
+	else if (off >= VIRTIO_MMIO_QUEUE_DESC_LOW && off <= VIRTIO_MMIO_QUEUE_USED_HIGH && (off & 0xf) <= 4)
 		vmmio_set_addr(vq, off, val);
 }
 
 static void vmmio_reg_write(struct vmmio *t, uint64_t off, uint32_t val)
 {
 	switch (off) {
-	case 0x014: t->dev_sel = val; break;
-	case 0x020: vmmio_set_features(t, val); break;
-	case 0x024: t->drv_sel = val; break;
-	case 0x030: t->queue_sel = val; break;
-	case 0x064: atomic_fetch_and(&t->isr, ~val); break;
-	case 0x070: vmmio_set_status(t, val); break;
+	case VIRTIO_MMIO_DEVICE_FEATURES_SEL: t->dev_sel = val; break;
+	case VIRTIO_MMIO_DRIVER_FEATURES: vmmio_set_features(t, val); break;
+	case VIRTIO_MMIO_DRIVER_FEATURES_SEL: t->drv_sel = val; break;
+	case VIRTIO_MMIO_QUEUE_SEL: t->queue_sel = val; break;
+	case VIRTIO_MMIO_INTERRUPT_ACK: atomic_fetch_and(&t->isr, ~val); break;
+	case VIRTIO_MMIO_STATUS: vmmio_set_status(t, val); break;
 	default: vmmio_queue_write(t, off, val); break;
 	}
 }
@@ -289,9 +337,9 @@ static void vmmio_read(void *opaque, uint64_t off, uint8_t *data, unsigned len)
 
 	memset(data, 0, len);
 	pthread_mutex_lock(&t->lock);
-	if (off >= VMMIO_CONFIG) {
-		if (off - VMMIO_CONFIG < t->cfglen && len <= t->cfglen - (off - VMMIO_CONFIG))
-			memcpy(data, t->config + (off - VMMIO_CONFIG), len);
+	if (off >= VIRTIO_MMIO_CONFIG) {
+		if (off - VIRTIO_MMIO_CONFIG < t->cfglen && len <= t->cfglen - (off - VIRTIO_MMIO_CONFIG))
+			memcpy(data, t->config + (off - VIRTIO_MMIO_CONFIG), len);
 	} else if (len == 4 && !(off & 3)) {
 		v = vmmio_reg_read(t, off);
 		memcpy(data, &v, 4);
@@ -304,7 +352,7 @@ static void vmmio_write(void *opaque, uint64_t off, const uint8_t *data, unsigne
 	struct vmmio *t = opaque;
 	uint32_t v;
 
-	if (off >= VMMIO_CONFIG || len != 4 || (off & 3))
+	if (off >= VIRTIO_MMIO_CONFIG || len != 4 || (off & 3))
 		return;	/* device configuration is read-only here */
 	memcpy(&v, data, 4);
 	pthread_mutex_lock(&t->lock);
@@ -312,55 +360,84 @@ static void vmmio_write(void *opaque, uint64_t off, const uint8_t *data, unsigne
 	pthread_mutex_unlock(&t->lock);
 }
 
+/* vmmio_eventfds: the irqfd and one ioeventfd per queue, watched by the event loop. */
 static int vmmio_eventfds(struct vmmio *t)
 {
-	struct kvm_irqfd irqfd = { .gsi = t->irq };
-
-	t->irqfd = irqfd.fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	if (t->irqfd < 0 || ioctl(t->vmm->vm, KVM_IRQFD, &irqfd) < 0)
-		return vmm_err(-errno, "%s: unable to set up an irqfd: %s", t->ops->kind, strerror(errno));
+	t->irqfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (t->irqfd < 0)
+		return vmm_err(-errno, "%s: unable to create an eventfd: %s", t->ops->kind, strerror(errno));
 	for (unsigned i = 0; i < t->ops->nqueues; i++) {
 		struct vmmio_queue *vq = &t->q[i];
-		struct kvm_ioeventfd io = { .datamatch = i, .addr = t->base + 0x50, .len = 4,
-					    .flags = KVM_IOEVENTFD_FLAG_DATAMATCH };
 
 		vq->t = t;
 		vq->idx = i;
-		vq->efd = io.fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-		if (vq->efd < 0 || ioctl(t->vmm->vm, KVM_IOEVENTFD, &io) < 0)
-			return vmm_err(-errno, "%s: unable to set up an ioeventfd: %s", t->ops->kind,
-				       strerror(errno));
+		vq->efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+		if (vq->efd < 0)
+			return vmm_err(-errno, "%s: unable to create an eventfd: %s", t->ops->kind, strerror(errno));
 		if (loop_add(&t->vmm->loop, vq->efd, EPOLLIN, vmmio_notified, vq) < 0)
 			return -ENOSPC;
 	}
 	return 0;
 }
 
-
-/* vmmio_create: the transport for one device; config is the device's read-only config space. */
-int vmmio_create(struct vmm *v, const struct vdev_ops *ops, void *dev, const void *config, size_t cfglen,
-		 struct counters *ctr, struct vmmio **out)
+/* vmmio_kvm_wire: KVM raises the device's pin from its irqfd and signals a queue's ioeventfd
+ * on a QueueNotify write of that queue's index. */
+static int vmmio_kvm_wire(struct vmmio *t)
 {
-	static struct vmmio slots[VMM_MAX_VIRTIO];
+	struct kvm_irqfd irqfd = { .gsi = t->irq, .fd = (uint32_t)t->irqfd };
+
+	if (ioctl(t->vmm->vm, KVM_IRQFD, &irqfd) < 0)
+		return vmm_err(-errno, "%s: unable to set up an irqfd: %s", t->ops->kind, strerror(errno));
+	for (unsigned i = 0; i < t->ops->nqueues; i++) {
+		struct kvm_ioeventfd io = { .datamatch = i, .addr = t->base + VIRTIO_MMIO_QUEUE_NOTIFY, .len = 4,
+					    .fd = t->q[i].efd, .flags = KVM_IOEVENTFD_FLAG_DATAMATCH };
+
+		if (ioctl(t->vmm->vm, KVM_IOEVENTFD, &io) < 0)
+			return vmm_err(-errno, "%s: unable to set up an ioeventfd: %s", t->ops->kind,
+				       strerror(errno));
+	}
+	return 0;
+}
+
+/* vmmio_init: the transport for one device in the next slot of V (its window on V's MMIO bus,
+ * its pin, its eventfds in V's loop), without KVM; config is the device's read-only config
+ * space (at most 64 bytes). -ENOSPC when V has no free slot. */
+int vmmio_init(struct vmm *v, const struct vdev_ops *ops, void *dev, const void *config, size_t cfglen,
+	       struct counters *ctr, struct vmmio **out)
+{
+	unsigned slot = v->nvirtio;
 	struct vmmio *t;
 	struct bus_dev d;
 
-	if (v->nvirtio >= VMM_MAX_VIRTIO || cfglen > VMMIO_MAX_CONFIG || ops->nqueues > VMMIO_MAX_QUEUES)
-		return vmm_err(-ENOSPC, "%s: too many virtio devices", ops->kind);
-	t = &slots[v->nvirtio];
+	if (slot >= VMM_MAX_VIRTIO || v->nctr >= VMM_MAX_DEVS || cfglen > VMMIO_MAX_CONFIG ||
+	    ops->nqueues > VMMIO_MAX_QUEUES)
+		return vmm_err(-ENOSPC, "%s: too many virtio devices (at most %d)", ops->kind, VMM_MAX_VIRTIO);
+	t = calloc(1, sizeof(*t));
+	if (!t)
+		return vmm_err(-ENOMEM, "%s: %s", ops->kind, strerror(ENOMEM));
 	*t = (struct vmmio){ .vmm = v, .ops = ops, .dev = dev, .cfglen = cfglen, .ctr = ctr,
-			     .base = VMMIO_BASE + v->nvirtio * VMMIO_SIZE, .irq = vmmio_irqs[v->nvirtio] };
+			     .base = VMMIO_BASE + slot * VMMIO_SIZE,
+			     .irq = vmmio_irq_pin(slot, v->cfg ? config_guest_acpi(v->cfg) : true) };
 	memcpy(t->config, config, cfglen);
 	pthread_mutex_init(&t->lock, NULL);
+	pthread_cond_init(&t->idle, NULL);
 	vmmio_reset(t);
 	d = (struct bus_dev){ .base = t->base, .len = VMMIO_SIZE, .read = vmmio_read, .write = vmmio_write,
 			      .opaque = t };
+	v->virtio[slot] = (struct vmm_virtio){ .base = t->base, .irq = t->irq, .t = t };
+	v->nvirtio++;
 	if (vm_bus_add(&v->mmio, &d) < 0 || vmmio_eventfds(t) < 0)
 		return -ENOSPC;
-	v->virtio[v->nvirtio].base = t->base;
-	v->virtio[v->nvirtio].irq = t->irq;
-	v->nvirtio++;
 	v->ctr[v->nctr++] = ctr;
 	*out = t;
 	return 0;
+}
+
+/* vmmio_create: vmmio_init, then wired to KVM (vmmio_kvm_wire). */
+int vmmio_create(struct vmm *v, const struct vdev_ops *ops, void *dev, const void *config, size_t cfglen,
+		 struct counters *ctr, struct vmmio **out)
+{
+	int ret = vmmio_init(v, ops, dev, config, cfglen, ctr, out);
+
+	return ret < 0 ? ret : vmmio_kvm_wire(*out);
 }

@@ -8,18 +8,30 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* Guest RAM as the VMM maps it: guest physical address A is at host address base + A for A
+ * below size, except in [hole, hole_end), which is not RAM (the MMIO hole below 4 GiB of a
+ * guest with more memory than fits under it; hole_end 0: no hole). */
 struct gmem {
 	uint8_t *base;
 	uint64_t size;
+	uint64_t hole, hole_end;
 };
 
 /* gmem_ptr: host pointer for guest range [addr, addr + len), or NULL when any byte is
- * outside the view (no 64-bit wrap-around possible). */
+ * outside RAM: past the end or in the hole (no 64-bit wrap-around possible). */
 static inline void *gmem_ptr(const struct gmem *g, uint64_t addr, uint64_t len)
 {
 	if (addr > g->size || len > g->size - addr)
 		return NULL;
+	if (g->hole_end && addr < g->hole_end && (addr >= g->hole || len > g->hole - addr))
+		return NULL;
 	return g->base + addr;
+}
+
+/* gmem_low_end: the end of RAM below 4 GiB (where the boot data, initrd and 32-bit DMA live). */
+static inline uint64_t gmem_low_end(const struct gmem *g)
+{
+	return g->hole_end ? g->hole : g->size;
 }
 
 #define VIRTQ_MAX_SIZE 256

@@ -1,8 +1,9 @@
 /* hvnode-vmm: the VM: /dev/kvm, KVM_CREATE_VM, guest RAM (one anonymous mapping at guest
- * physical 0, below the virtio-mmio window; shared anonymous, so /proc/PID/status counts it
+ * physical 0, up to 3 GiB below the MMIO hole and the rest from 4 GiB; shared anonymous, so /proc/PID/status counts it
  * as RssShmem apart from the VMM's own RssAnon), in-kernel irqchip (KVM_CREATE_IRQCHIP: PIC +
  * IOAPIC + LAPICs), PIT (KVM_CREATE_PIT2), TSS and identity-map pages, the supported CPUID,
- * the port I/O and MMIO buses, pause and exit. KVM API: Documentation/virt/kvm/api.rst.
+ * the port I/O and MMIO buses, pause (vCPUs and the event loop parked, the guest clock
+ * stopped) and exit. KVM API: Documentation/virt/kvm/api.rst.
  * Trusts the kernel's answers; the guest reaches this file only through vm_bus_access(),
  * whose address and length it controls: both are checked against each device's range. */
 #include <errno.h>
@@ -12,11 +13,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "boot.h"
 #include "vmm.h"
 
 #define VM_TSS_ADDR 0xfffbd000ul
@@ -38,7 +41,7 @@ int vmm_err(int err, const char *fmt, ...)
 
 static int vm_open(struct vmm *v)
 {
-	int ver;
+	int ver, max;
 
 	v->kvm = open("/dev/kvm", O_RDWR | O_CLOEXEC);
 	if (v->kvm < 0)
@@ -53,29 +56,53 @@ static int vm_open(struct vmm *v)
 	v->run_size = ioctl(v->kvm, KVM_GET_VCPU_MMAP_SIZE, 0);
 	if (v->run_size <= 0)
 		return vmm_err(-errno, "/dev/kvm: unable to KVM_GET_VCPU_MMAP_SIZE: %s", strerror(errno));
+	max = ioctl(v->kvm, KVM_CHECK_EXTENSION, KVM_CAP_MAX_VCPUS);
+	if (max <= 0)
+		max = ioctl(v->kvm, KVM_CHECK_EXTENSION, KVM_CAP_NR_VCPUS);
+	if (max > 0 && v->ncpus > (unsigned)max)
+		return vmm_err(-EINVAL, "--cpus %u: this host's KVM runs at most %d vCPUs in a VM", v->ncpus, max);
 	v->vm = ioctl(v->kvm, KVM_CREATE_VM, 0);
 	if (v->vm < 0)
 		return vmm_err(-errno, "/dev/kvm: unable to KVM_CREATE_VM: %s", strerror(errno));
 	return 0;
 }
 
-static int vm_memory(struct vmm *v)
+static int vm_memslot(struct vmm *v, uint32_t slot, uint64_t gpa, uint64_t size)
 {
-	struct kvm_userspace_memory_region r = { .slot = 0, .guest_phys_addr = 0 };
-	void *p;
+	struct kvm_userspace_memory_region r = { .slot = slot, .guest_phys_addr = gpa, .memory_size = size,
+						 .userspace_addr = (uintptr_t)(v->mem.base + gpa) };
 
-	p = mmap(NULL, v->cfg->mem, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-	if (p == MAP_FAILED)
-		return vmm_err(-errno, "unable to map %llu MiB of guest memory: %s",
-			       (unsigned long long)(v->cfg->mem >> 20), strerror(errno));
-	madvise(p, v->cfg->mem, MADV_DONTDUMP);
-	v->mem.base = p;
-	v->mem.size = v->cfg->mem;
-	r.memory_size = v->cfg->mem;
-	r.userspace_addr = (uintptr_t)p;
 	if (ioctl(v->vm, KVM_SET_USER_MEMORY_REGION, &r) < 0)
 		return vmm_err(-errno, "/dev/kvm: unable to KVM_SET_USER_MEMORY_REGION: %s", strerror(errno));
 	return 0;
+}
+
+/* vm_memory: guest RAM, one mapping whose offsets are guest physical addresses: up to 3 GiB
+ * from 0 (KVM slot 0), the rest from 4 GiB (slot 1). The hole between is mapped too, so the
+ * offsets line up, but with no access and no KVM slot: it costs address space only. */
+static int vm_memory(struct vmm *v)
+{
+	uint64_t ram = v->cfg->mem, low = ram < BOOT_LOW_MEM_END ? ram : BOOT_LOW_MEM_END;
+	uint64_t span = ram > low ? BOOT_HIGH_MEM + (ram - low) : low;
+	void *p;
+	int ret;
+
+	p = mmap(NULL, span, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (p == MAP_FAILED)
+		return vmm_err(-errno, "unable to map %llu MiB of guest memory: %s",
+			       (unsigned long long)(ram >> 20), strerror(errno));
+	madvise(p, span, MADV_DONTDUMP);
+	v->mem = (struct gmem){ .base = p, .size = span };
+	if (ram > low) {
+		v->mem.hole = low;
+		v->mem.hole_end = BOOT_HIGH_MEM;
+		if (mprotect(v->mem.base + low, BOOT_HIGH_MEM - low, PROT_NONE) < 0)
+			return vmm_err(-errno, "unable to protect the guest's MMIO hole: %s", strerror(errno));
+	}
+	ret = vm_memslot(v, 0, 0, low);
+	if (ret == 0 && ram > low)
+		ret = vm_memslot(v, 1, BOOT_HIGH_MEM, ram - low);
+	return ret;
 }
 
 static int vm_platform(struct vmm *v)
@@ -131,6 +158,7 @@ int vm_create(struct vmm *v)
 	atomic_store(&v->exit_code, -1);
 	pthread_mutex_init(&v->lock, NULL);
 	pthread_cond_init(&v->cond, NULL);
+	pthread_cond_init(&v->parked_cond, NULL);
 	ret = vm_signals(v);
 	if (ret == 0)
 		ret = vm_open(v);
@@ -176,45 +204,120 @@ void vm_bus_access(struct bus *b, uint64_t addr, uint8_t *data, unsigned len, bo
 		memset(data, 0xff, len);
 }
 
-/* vm_exit: asks the event loop (main thread) to end the process with code; first one wins. */
+/* vm_exit: asks the event loop (main thread) to end the process with code; first one wins.
+ * Wakes a loop or vCPUs parked by a pause. */
 void vm_exit(struct vmm *v, int code)
 {
 	int expect = -1;
 	uint64_t one = 1;
 
 	atomic_compare_exchange_strong(&v->exit_code, &expect, code);
+	pthread_mutex_lock(&v->lock);
+	pthread_cond_broadcast(&v->cond);
+	pthread_mutex_unlock(&v->lock);
 	if (write(v->exit_fd, &one, sizeof(one)) < 0) {
 		/* the counter cannot overflow with one write per request */
 	}
 }
 
-/* vm_pause_point: a vCPU parks here while the VM is paused or exiting. */
-void vm_pause_point(struct vmm *v)
+static bool vm_holding(struct vmm *v)
 {
+	return v->paused || atomic_load(&v->exit_code) >= 0;
+}
+
+/* vm_pause_point: a vCPU parks here while the VM is paused or exiting. VCPU_FD gets
+ * KVM_KVMCLOCK_CTRL once per pause, so the guest knows it was stopped (its soft-lockup
+ * watchdog does not fire); an error (the guest has no kvm-clock) does not matter. The vCPU
+ * waits on v->cond alone, which only vm_pause and vm_exit signal: parked vCPUs do not wake
+ * each other. */
+void vm_pause_point(struct vmm *v, int vcpu_fd)
+{
+	bool parked = false;
+
 	pthread_mutex_lock(&v->lock);
-	while (v->paused || atomic_load(&v->exit_code) >= 0) {
-		v->parked++;
-		pthread_cond_broadcast(&v->cond);
+	while (vm_holding(v)) {
+		if (!parked) {
+			parked = true;
+			v->parked++;
+			if (v->paused && ioctl(vcpu_fd, KVM_KVMCLOCK_CTRL, 0) < 0) {
+				/* no kvm-clock in this guest */
+			}
+			pthread_cond_broadcast(&v->parked_cond);
+		}
 		pthread_cond_wait(&v->cond, &v->lock);
-		v->parked--;
 	}
+	if (parked)
+		v->parked--;
 	pthread_mutex_unlock(&v->lock);
 }
 
-/* vm_pause: pauses (waits until every vCPU is parked) or resumes the vCPUs. */
+/* vm_loop_pause_point: the event loop parks here while the VM is paused: no device touches
+ * guest memory, no queue or tap is served and no interrupt is raised until the resume. */
+static void vm_loop_paused(void *opaque, uint32_t events)
+{
+	struct vmm *v = opaque;
+	uint64_t n;
+
+	(void)events;
+	if (read(v->pause_fd, &n, sizeof(n)) < 0) {
+		/* spurious wake: the state below decides */
+	}
+	pthread_mutex_lock(&v->lock);
+	while (v->paused && atomic_load(&v->exit_code) < 0) {
+		v->loop_parked = true;
+		pthread_cond_broadcast(&v->parked_cond);
+		pthread_cond_wait(&v->cond, &v->lock);
+	}
+	v->loop_parked = false;
+	pthread_mutex_unlock(&v->lock);
+}
+
+/* vm_pause_init: the loop's pause eventfd (after loop_init). */
+int vm_pause_init(struct vmm *v)
+{
+	v->pause_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (v->pause_fd < 0)
+		return vmm_err(-errno, "unable to create an eventfd: %s", strerror(errno));
+	return loop_add(&v->loop, v->pause_fd, EPOLLIN, vm_loop_paused, v);
+}
+
+/* vm_pause: pauses the VM (returns once every vCPU and the event loop are parked, and the
+ * guest's clock is saved: KVM_GET_CLOCK) or resumes it (the clock goes on from the saved
+ * value, KVM_SET_CLOCK, so the guest sees no jump for the time it was paused, as after
+ * QEMU's stop/cont; its wall clock is behind by that much until NTP steps it). Called by the
+ * API thread; a no-op when already in that state. */
 int vm_pause(struct vmm *v, bool pause)
 {
+	uint64_t one = 1;
+	int ret = 0;
+
 	pthread_mutex_lock(&v->lock);
+	if (v->paused == pause) {
+		pthread_mutex_unlock(&v->lock);
+		return 0;
+	}
+	if (!pause && v->clock_saved) {
+		if (ioctl(v->vm, KVM_SET_CLOCK, &v->clock) < 0)
+			ret = -errno;
+		v->clock_saved = false;
+	}
 	v->paused = pause;
 	pthread_cond_broadcast(&v->cond);
 	pthread_mutex_unlock(&v->lock);
 	if (!pause)
-		return 0;
+		return ret;
 	for (unsigned i = 0; i < v->ncpus; i++)
 		vcpu_kick(v->vcpu[i]);
+	if (write(v->pause_fd, &one, sizeof(one)) < 0)
+		ret = -errno;
 	pthread_mutex_lock(&v->lock);
-	while (v->paused && v->parked < v->ncpus)
-		pthread_cond_wait(&v->cond, &v->lock);
+	while (v->paused && (v->parked < v->ncpus || !v->loop_parked) && atomic_load(&v->exit_code) < 0)
+		pthread_cond_wait(&v->parked_cond, &v->lock);
+	v->clock = (struct kvm_clock_data){ 0 };
+	if (v->paused && ioctl(v->vm, KVM_GET_CLOCK, &v->clock) == 0) {
+		v->clock.flags = 0;	/* KVM_SET_CLOCK takes the clock alone */
+		v->clock_saved = true;
+	}
 	pthread_mutex_unlock(&v->lock);
-	return 0;
+	return ret;
 }

@@ -15,8 +15,8 @@
 
 enum { EXIT_USAGE = 100, EXIT_SYSTEM = 111 };
 
-#define VMM_MAX_DEVS 16
-#define VMM_MAX_VIRTIO 8
+#define VMM_MAX_DEVS 32		/* on one bus; also the counters */
+#define VMM_MAX_VIRTIO CONFIG_MAX_VIRTIO
 
 /* ---- bus: port I/O and MMIO dispatch from vCPU exits (vm.c) ---- */
 struct bus_dev {
@@ -55,6 +55,7 @@ struct counters {
 };
 
 struct vcpu;
+struct vmmio;
 struct serial;
 struct i8042;
 struct pm;
@@ -75,15 +76,19 @@ struct vmm {
 	struct counters *ctr[VMM_MAX_DEVS];
 	unsigned nctr;
 	struct pm *pm;
-	unsigned nvirtio;
-	struct {
+	unsigned nvirtio, ndisks;
+	struct vmm_virtio {
 		uint64_t base;				/* its 4 KiB virtio-mmio window */
 		unsigned irq;				/* its GSI */
+		struct vmmio *t;			/* its transport (virtio_mmio.c) */
 	} virtio[VMM_MAX_VIRTIO];
 	pthread_mutex_t lock;			/* pause state */
-	pthread_cond_t cond;
-	bool paused;
-	unsigned parked;
+	pthread_cond_t cond;			/* paused, exit_code changed: parked threads wake */
+	pthread_cond_t parked_cond;		/* parked, loop_parked changed: vm_pause wakes */
+	bool paused, loop_parked, clock_saved;
+	unsigned parked;			/* vCPUs in vm_pause_point */
+	struct kvm_clock_data clock;		/* the guest clock while paused */
+	int pause_fd;				/* eventfd: parks the event loop */
 	atomic_int exit_code;			/* -1 while running */
 	int exit_fd;				/* eventfd: wakes the loop to exit */
 };
@@ -94,7 +99,8 @@ int vm_irq_line(struct vmm *v, unsigned irq, int level);
 int vm_bus_add(struct bus *b, const struct bus_dev *d);
 void vm_bus_access(struct bus *b, uint64_t addr, uint8_t *data, unsigned len, bool write);
 void vm_exit(struct vmm *v, int code);
-void vm_pause_point(struct vmm *v);
+void vm_pause_point(struct vmm *v, int vcpu_fd);
+int vm_pause_init(struct vmm *v);
 int vm_pause(struct vmm *v, bool pause);
 int vmm_err(int err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
@@ -107,6 +113,8 @@ void vcpu_kick(struct vcpu *c);
 int loop_init(struct loop *l);
 int loop_add(struct loop *l, int fd, uint32_t events, loop_fn *fn, void *opaque);
 int loop_mod(struct loop *l, int fd, uint32_t events);
+int loop_del(struct loop *l, int fd);
+int loop_dispatch(struct loop *l, int timeout_ms);
 int loop_run(struct vmm *v);
 
 /* devices: one constructor each, wired in main.c */
@@ -123,6 +131,8 @@ bool pm_power_button_pending(struct vmm *v);
 void i8042_ctrl_alt_del(struct i8042 *k);
 int vblk_create(struct vmm *v, const char *path, bool ro);
 int vnet_create(struct vmm *v, const char *tap, const uint8_t *mac);
+/* vnet_attach: as vnet_create on an open FD; KVM false leaves KVM out (unit tests). */
+int vnet_attach(struct vmm *v, int fd, const char *name, const uint8_t *mac, bool kvm);
 int vrng_create(struct vmm *v);
 int api_create(struct vmm *v, const char *path);
 int api_start(struct vmm *v);

@@ -119,7 +119,7 @@ static void test_bad_specs(void)
 	expect_bad("\"cmdline\":\"a\\nb\"", 0, "cmdline:");
 	expect_bad("\"cmdline\":\"\"", 0, "cmdline:");
 	expect_bad("\"disks\":{}", 0, "disks: must be an array");
-	expect_bad("\"disks\":[{},{},{},{},{},{},{}]", 0, "disks: at most 6");
+	expect_bad("\"disks\":[{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}]", 0, "disks: at most 16");
 	expect_bad("\"disks\":[{}]", 0, "disks[0]: needs exactly one");
 	expect_bad("\"disks\":[{\"size_bytes\":1048577}]", 0, "disks[0].size_bytes:");
 	expect_bad("\"disks\":[{\"size_bytes\":1024}]", 0, "disks[0].size_bytes:");

@@ -15,7 +15,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if (!mem)
 		mem = calloc(1, BOOT_MIN_MEM);
-	g = (struct gmem){ mem, BOOT_MIN_MEM };
+	g = (struct gmem){ .base = mem, .size = BOOT_MIN_MEM };
 	if (loader_load(&g, data, size, &k) < 0)
 		return 0;
 	if (loader_place_initrd(&g, &k, 4096, &addr) == 0)

@@ -18,7 +18,7 @@ static int fuzz_ring(const uint8_t *data, size_t size, struct gmem *g, struct vi
 		return -1;
 	memset(fuzz_mem, 0, sizeof(fuzz_mem));
 	memcpy(fuzz_mem, data + 4, size - 4 < FUZZ_MEM ? size - 4 : FUZZ_MEM);
-	*g = (struct gmem){ fuzz_mem, FUZZ_MEM };
+	*g = (struct gmem){ .base = fuzz_mem, .size = FUZZ_MEM };
 	*q = (struct virtq){ .desc = 0, .avail = 0x1000, .used = 0x2000, .size = (uint16_t)(1u << (data[0] % 9)),
 			     .last_avail = (uint16_t)(data[1] | data[2] << 8), .indirect = data[3] & 1 };
 	return virtq_check(g, q);

@@ -9,6 +9,7 @@
 
 #include "boot.h"
 #include "test.h"
+#include "virtio_dev.h"
 
 #define MEM (64ull << 20)
 
@@ -49,12 +50,7 @@ static unsigned count_bytes(uint64_t addr, const void *needle, size_t k)
 
 static unsigned count(uint64_t addr, const char *needle)
 {
-	unsigned n = 0, len = u32(addr + 4);
-	size_t k = strlen(needle);
-
-	for (unsigned i = 0; i + k <= len; i++)
-		n += !memcmp(mem + addr + i, needle, k);
-	return n;
+	return count_bytes(addr, needle, strlen(needle));
 }
 
 static void dump(const char *name, uint64_t addr)
@@ -79,7 +75,7 @@ static struct acpi_config config(unsigned ncpus, unsigned nvirtio)
 	for (unsigned i = 0; i < nvirtio && i < ACPI_MAX_VIRTIO; i++) {
 		c.virtio[i].base = 0xd0000000ull + i * 0x1000;
 		c.virtio[i].len = 0x1000;
-		c.virtio[i].gsi = 5 + i;
+		c.virtio[i].gsi = vmmio_irq_pin(i, true);
 	}
 	return c;
 }
@@ -149,8 +145,13 @@ static void test_limits(void)
 	{
 		uint64_t dsdt = u64(u64(u64(rsdp + 24) + 36) + 140);
 
+		static const uint8_t shared[] = { 0x89, 6, 0, 0x0b, 1 }, exclusive[] = { 0x89, 6, 0, 0x03, 1 };
+
 		CHECK(table_ok(dsdt, "DSDT") && count(dsdt, "ACPI0007") == ACPI_MAX_CPUS &&
 		      count(dsdt, "LNRO0005") == ACPI_MAX_VIRTIO);
+		/* 24 devices on 15 pins: the 9 past the 15th and the 9 they share with say Shared. */
+		CHECK(count_bytes(dsdt, shared, sizeof(shared)) == 18);
+		CHECK(count_bytes(dsdt, exclusive, sizeof(exclusive)) == 6);
 		dump("dsdt-max", dsdt);	/* \_SB's PkgLength in 2 bytes */
 	}
 	c.ncpus = 0;
@@ -160,7 +161,7 @@ static void test_limits(void)
 	c = config(1, ACPI_MAX_VIRTIO + 1);
 	CHECK(acpi_build(&g, &c, &rsdp) == -EINVAL);
 	{
-		struct gmem small = { mem, BOOT_ACPI_END - 1 };	/* the area does not fit */
+		struct gmem small = { .base = mem, .size = BOOT_ACPI_END - 1 };	/* the area does not fit */
 
 		c = config(1, 0);
 		CHECK(acpi_build(&small, &c, &rsdp) == -EINVAL);
@@ -200,7 +201,7 @@ static void test_pm(void)
 int main(void)
 {
 	mem = calloc(1, MEM);
-	g = (struct gmem){ mem, MEM };
+	g = (struct gmem){ .base = mem, .size = MEM };
 	test_limits();
 	test_tables();
 	test_pm();

@@ -130,6 +130,43 @@ static void test_bootparams(void)
 	CHECK(addr == ((2047ull << 21) | 0x83));	/* last 2 MiB page below 4 GiB */
 }
 
+/* A 5 GiB guest: 3 GiB from 0, the hole, 2 GiB from 4 GiB. The view is only a window on the
+ * test's buffer: nothing above the buffer is written (the builders write only boot data). */
+static void test_high_memory(void)
+{
+	struct gmem big = { mem, BOOT_HIGH_MEM + (2ull << 30), BOOT_LOW_MEM_END, BOOT_HIGH_MEM };
+	struct boot_params bp;
+	uint64_t addr;
+
+	/* no range may touch the hole; the RAM on either side is there */
+	CHECK(gmem_ptr(&big, 0, MEM) == mem);
+	CHECK(gmem_ptr(&big, BOOT_LOW_MEM_END - 4096, 4096) != NULL);
+	CHECK(gmem_ptr(&big, BOOT_LOW_MEM_END - 4096, 4097) == NULL);
+	CHECK(gmem_ptr(&big, BOOT_MMIO_BASE, 4) == NULL && gmem_ptr(&big, BOOT_HIGH_MEM - 1, 1) == NULL);
+	CHECK(gmem_ptr(&big, BOOT_LOW_MEM_END - 1, BOOT_HIGH_MEM) == NULL);	/* across it */
+	CHECK(gmem_ptr(&big, BOOT_HIGH_MEM, 2ull << 30) == mem + BOOT_HIGH_MEM);
+	CHECK(gmem_ptr(&big, BOOT_HIGH_MEM + (2ull << 30) - 8, 9) == NULL);
+	CHECK(gmem_low_end(&big) == BOOT_LOW_MEM_END && gmem_low_end(&g) == MEM);
+	/* the initrd goes below initrd_addr_max and 3 GiB, never into the hole or above */
+	bz(0x020f, 1, 1, 4, 0x10000);
+	CHECK(loader_load(&g, img, 5 * 512 + 1024, &k) == 0);
+	CHECK(loader_place_initrd(&big, &k, 1 << 20, &addr) == 0 && addr + (1 << 20) <= BOOT_LOW_MEM_END);
+	/* e820: the low RAM ends at 3 GiB, the rest starts at 4 GiB */
+	CHECK(bootparams_build(&big, &k, "console=ttyS0", 0, 0, BOOT_ACPI) == 0);
+	memcpy(&bp, mem + BOOT_ZERO_PAGE, sizeof(bp));
+	CHECK(bp.e820_entries == 5);
+	CHECK(bp.e820_table[3].addr == BOOT_KERNEL && bp.e820_table[3].addr + bp.e820_table[3].size == BOOT_LOW_MEM_END);
+	CHECK(bp.e820_table[4].type == 1 && bp.e820_table[4].addr == BOOT_HIGH_MEM &&
+	      bp.e820_table[4].size == 2ull << 30);
+	/* 64 GiB of RAM at most; a hole elsewhere than the one below 4 GiB is refused */
+	big.size = BOOT_HIGH_MEM + (61ull << 30);
+	CHECK(bootparams_build(&big, &k, "", 0, 0, 0) == 0);
+	big.size += 1ull << 30;
+	CHECK(bootparams_build(&big, &k, "", 0, 0, 0) == -ENOMEM);
+	big = (struct gmem){ mem, BOOT_HIGH_MEM + (1ull << 30), 2ull << 30, BOOT_HIGH_MEM + 4096 };
+	CHECK(bootparams_build(&big, &k, "", 0, 0, 0) == -ENOMEM);
+}
+
 static void test_mptable(void)
 {
 	uint32_t phys;
@@ -148,10 +185,11 @@ static void test_mptable(void)
 int main(void)
 {
 	mem = calloc(1, MEM);
-	g = (struct gmem){ mem, MEM };
+	g = (struct gmem){ .base = mem, .size = MEM };
 	test_bzimage();
 	test_elf();
 	test_bootparams();
+	test_high_memory();
 	test_mptable();
 	free(mem);
 	TEST_DONE("boot");

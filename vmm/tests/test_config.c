@@ -32,7 +32,8 @@ static void test_args(void)
 
 	CHECK(args(18, ok) == 0 && config_finish(&c, err, sizeof(err)) == 0);
 	CHECK(c.mem == 512ull << 20 && c.cpus == 2 && c.ndisks == 2 && c.disk[0].ro && !c.disk[1].ro);
-	CHECK(c.net && strcmp(c.tap, "tap0") == 0 && c.has_mac && c.mac[5] == 1 && c.rng);
+	CHECK(c.nnics == 1 && strcmp(c.nic[0].tap, "tap0") == 0 && c.nic[0].has_mac && c.nic[0].mac[5] == 1 &&
+	      c.rng);
 	CHECK(c.console == CONSOLE_FILE && strcmp(c.console_path, "/log") == 0 && c.user_set);
 	CHECK(args(3, bad_mem) < 0 && strstr(err, "--mem"));
 	CHECK(args(3, bad_cpus) < 0 && strstr(err, "--cpus"));
@@ -42,9 +43,22 @@ static void test_args(void)
 	config_defaults(&c);
 	CHECK(config_finish(&c, err, sizeof(err)) < 0 && strstr(err, "--kernel"));
 	c.kernel[0] = 'k';
-	c.mem = 4ull << 30;
+	c.mem = 65ull << 30;
 	CHECK(config_finish(&c, err, sizeof(err)) < 0 && strstr(err, "--mem"));
 	CHECK(config_set(&c, "mem", "99999999999999999999G", err, sizeof(err)) < 0);
+	/* Up to 4 NICs on distinct taps, up to 16 disks. */
+	config_defaults(&c);
+	CHECK(config_set(&c, "net", "tap=a", err, sizeof(err)) == 0);
+	CHECK(config_set(&c, "net", "tap=a,mac=02:00:00:00:00:02", err, sizeof(err)) < 0 && strstr(err, "twice"));
+	CHECK(config_set(&c, "net", "tap=b,mac=02:00:00:00:00:02", err, sizeof(err)) == 0);
+	CHECK(config_set(&c, "net", "tap=c", err, sizeof(err)) == 0);
+	CHECK(config_set(&c, "net", "tap=d", err, sizeof(err)) == 0);
+	CHECK(config_set(&c, "net", "tap=e", err, sizeof(err)) < 0 && strstr(err, "at most 4 NICs"));
+	CHECK(c.nnics == 4 && !c.nic[0].has_mac && c.nic[1].has_mac && c.nic[1].mac[5] == 2 &&
+	      strcmp(c.nic[3].tap, "d") == 0);
+	for (unsigned i = 0; i < CONFIG_MAX_DISKS; i++)
+		CHECK(config_set(&c, "disk", "/d", err, sizeof(err)) == 0);
+	CHECK(config_set(&c, "disk", "/d", err, sizeof(err)) < 0 && strstr(err, "at most 16 disks"));
 	config_defaults(&c);
 	CHECK(!c.acpi_off);					/* ACPI by default */
 	CHECK(config_set(&c, "acpi", "off", err, sizeof(err)) == 0 && c.acpi_off);

@@ -16,7 +16,7 @@
 #define DATA 0x4000
 
 static uint8_t mem_buf[MEM_SIZE] __attribute__((aligned(16)));
-static struct gmem g = { mem_buf, MEM_SIZE };
+static struct gmem g = { .base = mem_buf, .size = MEM_SIZE };
 static struct virtq q;
 static struct virtq_chain chain;
 

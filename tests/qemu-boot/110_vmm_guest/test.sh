@@ -1,4 +1,4 @@
-# SUMMARY: inside a node: hvnode-vmm boots the node's kernel and Debian's stock cloud kernel as 2-vCPU guests with virtio blk/net/rng found through ACPI, confined; the power button powers them off
+# SUMMARY: inside a node: hvnode-vmm boots the node's kernel (5 GiB, two NICs, paused and resumed) and Debian's stock cloud kernel as 2-vCPU guests with virtio blk/net/rng found through ACPI, confined; the power button powers them off
 set -eu
 . "$(dirname "$0")/../lib/lib.sh"
 : "${BUSYBOX:?BUSYBOX must point to the static busybox binary}"
@@ -53,13 +53,32 @@ guest_marker() {
 		[ \$i -lt 55 ] || exit 1; sleep 1; done"
 }
 
-# run_guest WHO KERNEL INITRD TAP: one guest from start to its poweroff, with every check.
+# pause_check: the guest watches its clock for 20 s (of its own time); meanwhile the API pauses
+# it for 10 s (of the node's): the VMM must stay under 5 % of one CPU while paused (its CPU
+# ticks from /proc/PID/stat, 100 per second), and the guest's clock must not jump on resume.
+pause_check() {
+	guest_marker 'HVGUEST: clock watch' || fail=1
+	check "pause: paused for 10 s, hvnode-vmm used under 5 % of one CPU" \
+		"pid=\$(pidof hvnode-vmm); t() { set -- \$(sed 's/.*) //' /proc/\$pid/stat); echo \$((\${12} + \${13})); }; \
+		hvnode-vmm --api-call /tmp/g/api.sock pause | grep -q '\"state\":\"paused\"' || exit 1; \
+		a=\$(t); sleep 10; b=\$(t); \
+		hvnode-vmm --api-call /tmp/g/api.sock resume | grep -q '\"state\":\"running\"' || exit 1; \
+		echo \"\$((b - a)) CPU ticks (10 ms) in 10 s paused\" >/tmp/g/pause.txt; [ \$((b - a)) -lt 50 ]" || fail=1
+	guest_marker 'HVGUEST: clock max step' || fail=1
+	check "pause: the guest's clock stepped at most 1 s over the pause" \
+		"s=\$(sed -n 's/.*HVGUEST: clock max step \([0-9]*\) cs.*/\1/p' $LOG); echo \"max step \$s cs\"; \
+		[ -n \"\$s\" ] && [ \$s -le 100 ]" || fail=1
+	echo "  figures: $(node_sh "cat /tmp/g/pause.txt; sed -n 's/.*HVGUEST: \(clock max step.*\)/\1/p' $LOG" | tr -d '\r' | tr '\n' ' ')"
+}
+
+# run_guest WHO KERNEL INITRD TAP [MEM [EXTRA_VMM_ARGS [EXTRA_CMDLINE]]]: one guest from start to
+# its poweroff, with every check.
 run_guest() {
 	WHO=$1 LOG=/tmp/g/$1.log
 	echo "  $WHO: $2"
-	node_sh "cd /tmp/g && rm -f vmm.rc api.sock && (hvnode-vmm --kernel $2 --initrd $3 --cpus 2 --mem 256M \
-		--disk disk0.img,ro --disk disk1.img --net tap=$4 --rng --api-socket /tmp/g/api.sock \
-		--console file:$LOG --cmdline '$GUEST_CMDLINE hvtest.peer=$peer hvtest.ip=$GUEST_IP' \
+	node_sh "cd /tmp/g && rm -f vmm.rc api.sock && (hvnode-vmm --kernel $2 --initrd $3 --cpus 2 --mem ${5:-256M} \
+		--disk disk0.img,ro --disk disk1.img --net tap=$4 ${6:-} --rng --api-socket /tmp/g/api.sock \
+		--console file:$LOG --cmdline '$GUEST_CMDLINE hvtest.peer=$peer hvtest.ip=$GUEST_IP ${7:-}' \
 		</dev/null >vmm.out 2>&1; echo \$? >vmm.rc) >/dev/null 2>&1 &" >/dev/null
 	check "hvnode-vmm created $4" \
 		"i=0; until ip link show $4 >/dev/null 2>&1; do i=\$((i+1)); [ \$i -lt 30 ] || exit 1; sleep 1; done" || fail=1
@@ -75,14 +94,25 @@ run_guest() {
 		! grep -q '^Uid:[[:space:]]*0[[:space:]]' \$t/status || return 1; done; [ \$n -ge 4 ] && echo \"\$n threads\"; }; \
 		i=0; until confined; do i=\$((i+1)); [ \$i -lt 20 ] || exit 1; sleep 1; done" || fail=1
 	check "$4 joins br0" "(ip link set $4 master br0 || brctl addif br0 $4) && ip link set $4 up" || fail=1
+	ndev=4
+	if [ -n "${6:-}" ]; then
+		ndev=5
+		check "the second NIC's tap0b, 10.9.0.1 on the node's side" \
+			"ip addr add 10.9.0.1/24 dev tap0b && ip link set tap0b up" || fail=1
+	fi
 	guest_marker 'HVGUEST: init reached' || fail=1
 	guest_marker 'HVGUEST: cpus nproc=2 cpuinfo=2' || fail=1
 	guest_marker 'HVGUEST: cpus from the MADT' || fail=1
-	guest_marker 'HVGUEST: virtio devices from the DSDT: 4' || fail=1
+	guest_marker "HVGUEST: virtio devices from the DSDT: $ndev" || fail=1
 	guest_marker 'HVGUEST: vda pattern ok' || fail=1
 	guest_marker "HVGUEST: vdb written $expect" || fail=1
 	guest_marker 'HVGUEST: hwrng ok' || fail=1
 	guest_marker "HVGUEST: ping $peer ok" || fail=1
+	if [ -n "${6:-}" ]; then
+		guest_marker 'HVGUEST: ping 10.9.0.1 on eth1 ok' || fail=1
+		guest_marker 'HVGUEST: memory MemTotal ok' || fail=1
+		pause_check
+	fi
 	guest_marker 'HVGUEST: waiting for the power button' || fail=1
 	check "the API's shutdown presses the ACPI power button" \
 		"hvnode-vmm --api-call /tmp/g/api.sock shutdown | grep -q '\"action\":\"power-button\"'" || fail=1
@@ -97,7 +127,9 @@ run_guest() {
 		node_sh "tail -n 40 $LOG; cat /tmp/g/vmm.out" | sed 's/^/    /'
 	fi
 }
-run_guest node vmlinuz guest.gz tap0
+# The node's kernel as guest also gets 5 GiB (more than fits below the MMIO hole; backed lazily),
+# a second NIC on a tap of its own (10.9.0.1 on the node's side) and a pause.
+run_guest node vmlinuz guest.gz tap0 5G "--net tap=tap0b" "hvtest.eth1=10.9.0.2/24 hvtest.mem_kib=5000000"
 node_sh "dd if=/dev/zero of=/tmp/g/disk1.img bs=1M count=4 2>/dev/null" >/dev/null
 run_guest debian vmlinuz-debian guest-debian.gz tap1
 guest_marker 'HVGUEST: modules loaded' || fail=1
