@@ -294,14 +294,23 @@ images: $(IMG)/SHA256SUMS
 AGENT_HOST_ARGS = -s -C $(TOP)/agent O=$(O)/test/agent CJSON_SRC=$(B)/cjson
 VMM_HOST_ARGS = -s -C $(TOP)/vmm O=$(O)/test/vmm KHEADERS=$(KHEADERS)/include
 
-test: images $(TEST_DEPS) $(addprefix $(STAMP)/extracted-,$(IMAGE_TEST))
+# The stock Debian 12 guest of tests/qemu-boot/110_vmm_guest (systemd, the pinned cloud kernel,
+# its initramfs-tools initrd), made with debootstrap and kept in $(HVNODE_CACHE)/debian-guest.
+DEBIAN_GUEST := $(O)/test/debian-guest
+$(DEBIAN_GUEST)/root.img: $(TOP)/scripts/debian-guest.sh $(TOP)/scripts/debian-mirror.sh \
+		$(TOP)/tests/qemu-boot/110_vmm_guest/debian-hvtest $(STAMP)/fetched-linux-image-cloud | $(TEST_DEPS)
+	@$(STEP) debian-guest "Debian 12 guest: systemd, stock kernel and initrd" $(LOGS)/debian-guest.log \
+		$(TOP)/scripts/debian-guest.sh $(DEBIAN_GUEST) \
+		$(DL_DIR)/linux-image-cloud/$(call pkg_file,linux-image-cloud,\.deb) $(HVNODE_CACHE)/debian-guest
+
+test: images $(TEST_DEPS) $(addprefix $(STAMP)/extracted-,$(IMAGE_TEST)) $(DEBIAN_GUEST)/root.img
 	@KCONFIG=$(KCONFIG) AGENT=$(AGENT) SUPERVISOR=$(SUPERVISOR) BUSYBOX=$(BUSYBOX) O=$(O) \
 		$(TOP)/tests/host/run-all.sh $(DL_DIR) $(APT_STATE) $(O)/test/host
 	@$(STEP) agent "unit tests (ASan, UBSan) and fuzz corpus replay" $(LOGS)/agent-test.log \
 		$(MAKE) $(AGENT_HOST_ARGS) test fuzz-replay
 	@$(STEP) vmm "unit tests (ASan, UBSan) and fuzz corpus replay" $(LOGS)/vmm-test.log \
 		$(MAKE) $(VMM_HOST_ARGS) test fuzz-replay
-	@BUSYBOX=$(BUSYBOX) MUSL_CC=$(MUSL_CC) DEBIAN_KERNEL_DIR=$(B)/linux-image-cloud \
+	@BUSYBOX=$(BUSYBOX) MUSL_CC=$(MUSL_CC) DEBIAN_GUEST_DIR=$(DEBIAN_GUEST) \
 		$(TOP)/tests/qemu-boot/run-all.sh $(IMG) $(O)/test/qemu-boot
 	@$(TOP)/scripts/repro-check.sh $(O)/test/repro $(IMG)
 	@rm -rf $(O)/test/repro

@@ -36,35 +36,7 @@ if [ -n "$(git -C "$top" status --porcelain)" ]; then
 fi
 commit=$(git -C "$top" rev-parse HEAD)
 
-# debian_sources: the host's apt source entries for Debian's own archive: deb822 files signed
-# with Debian's archive keyring, and one-line entries on a debian.org host without a keyring of
-# another vendor. FRESH_SOURCES=FILE (one-line or deb822 entries) replaces them.
-debian_sources() {
-	if [ -n "${FRESH_SOURCES:-}" ]; then
-		cat "$FRESH_SOURCES"
-		return
-	fi
-	for f in /etc/apt/sources.list.d/*.sources; do
-		[ -r "$f" ] && grep -q 'debian-archive-keyring' "$f" && { cat "$f"; echo; }
-	done
-	for f in /etc/apt/sources.list /etc/apt/sources.list.d/*.list; do
-		[ -r "$f" ] || continue
-		grep -E '^[[:space:]]*deb[[:space:]]' "$f" | grep -E '://[^/[:space:]]*debian\.org/' |
-			grep -vE 'signed-by=[^]]*' || :
-		grep -E '^[[:space:]]*deb[[:space:]].*signed-by=[^] ]*debian-archive-keyring' "$f" || :
-	done
-	return 0
-}
-
-mirror() {
-	if [ -n "${FRESH_MIRROR:-}" ]; then
-		echo "$FRESH_MIRROR"
-		return
-	fi
-	debian_sources | awk '
-		$1 == "URIs:" && $2 !~ /security/ { print $2; exit }
-		$1 == "deb" { for (i = 2; i <= NF; i++) if ($i ~ /^[a-z]+:\/\//) { if ($i !~ /security/) { print $i; exit } } }'
-}
+. "$top/scripts/debian-mirror.sh"
 
 # Refuse to delete a root that still has something mounted in it (a bind of /dev above all);
 # and never cross into another filesystem while deleting.
@@ -75,7 +47,7 @@ if [ -d "$root" ] && sed 's/\\040/ /g' /proc/self/mountinfo |
 fi
 rm -rf --one-file-system "$root"
 mkdir -p "$root"
-m=$(mirror)
+m=$(debian_mirror)
 [ -n "$m" ] || { echo "fresh-check.sh: no Debian mirror in the host's apt sources; set FRESH_MIRROR" >&2; exit 111; }
 
 # debootstrap mounts /proc and /sys in the root: in a private mount namespace they cannot outlive it.

@@ -40,8 +40,8 @@ build:xz-utils:unpacking the kernel source
 build:zstd:kernel compression
 test:acpica-tools:iasl, which disassembles and recompiles the ACPI tables of hvnode-vmm in its unit tests
 test:clang:sanitizer unit tests and libFuzzer targets (vmm, agent)
-test:debootstrap:make fresh-check (a clean Debian 12 root)
-test:e2fsprogs:the storage pool test (mkfs.ext4)
+test:debootstrap:make fresh-check (a clean Debian 12 root) and the stock Debian guest of the VMM test
+test:e2fsprogs:the storage pool test and the root disk of the Debian guest (mke2fs -d)
 test:ipxe-qemu:network boot ROM for the PXE test
 test:libclang-rt-14-dev:libFuzzer and sanitizer runtimes for clang
 test:openssh-client:SSH login test against the node

@@ -63,7 +63,7 @@ static void api_counters(struct vmm *v, char *out, size_t size)
 static void api_status(struct vmm *v, char *out, size_t size)
 {
 	snprintf(out, size, "{\"name\":\"%s\",\"state\":\"%s\",\"vcpus\":%u,\"mem_mib\":%llu}", v->cfg->name,
-		 v->paused ? "paused" : "running", v->ncpus, (unsigned long long)(v->cfg->mem >> 20));
+		 vm_paused(v) ? "paused" : "running", v->ncpus, (unsigned long long)(v->cfg->mem >> 20));
 }
 
 static void api_command(struct api *a, const char *cmd, char *out, size_t size)
@@ -78,6 +78,7 @@ static void api_command(struct api *a, const char *cmd, char *out, size_t size)
 		vm_pause(v, cmd[0] == 'p');
 		snprintf(out, size, "{\"ok\":true,\"state\":\"%s\"}", cmd[0] == 'p' ? "paused" : "running");
 	} else if (strcmp(cmd, "shutdown") == 0) {
+		vm_pause(v, false);	/* a paused guest could not shut down */
 		if (!a->deadline_ms)	/* a repeated request does not put the forced stop off */
 			a->deadline_ms = api_now_ms() + API_SHUTDOWN_S * 1000;
 		if (pm_power_button(v)) {

@@ -30,23 +30,24 @@ int loop_add(struct loop *l, int fd, uint32_t events, loop_fn *fn, void *opaque)
 		i++;
 	if (i >= LOOP_MAX_SRCS)
 		return vmm_err(-ENOSPC, "event loop full");
-	ev.data.u32 = i;
+	ev.data.u64 = i | (uint64_t)l->src[i].gen << 32;
 	if (epoll_ctl(l->epfd, EPOLL_CTL_ADD, fd, &ev) < 0)
 		return vmm_err(-errno, "unable to watch fd %d: %s", fd, strerror(errno));
-	l->src[i] = (struct loop_src){ .fd = fd, .fn = fn, .opaque = opaque };
+	l->src[i] = (struct loop_src){ .fd = fd, .fn = fn, .opaque = opaque, .gen = l->src[i].gen };
 	if (i == l->n)
 		l->n++;
 	return 0;
 }
 
-/* loop_del: stops watching FD for good: a hung-up or failed fd stays reported by epoll even
- * with no events asked for (EPOLLHUP, EPOLLERR), so it must leave the set. Its slot is freed;
- * an event already fetched for it is dropped. The caller closes FD. */
+/* loop_del: stops watching FD: a hung-up or failed fd stays reported by epoll even with no
+ * events asked for (EPOLLHUP, EPOLLERR), so it must leave the set. Its slot is freed (and its
+ * generation bumped: an event already fetched for it is dropped, even if the slot is reused
+ * in the same batch). The caller closes FD, or loop_adds it again. */
 int loop_del(struct loop *l, int fd)
 {
 	for (unsigned i = 0; i < l->n; i++) {
 		if (l->src[i].fn && l->src[i].fd == fd) {
-			l->src[i] = (struct loop_src){ .fd = -1 };
+			l->src[i] = (struct loop_src){ .fd = -1, .gen = l->src[i].gen + 1 };
 			return epoll_ctl(l->epfd, EPOLL_CTL_DEL, fd, NULL) < 0 ? -errno : 0;
 		}
 	}
@@ -57,7 +58,7 @@ int loop_del(struct loop *l, int fd)
 int loop_mod(struct loop *l, int fd, uint32_t events)
 {
 	for (unsigned i = 0; i < l->n; i++) {
-		struct epoll_event ev = { .events = events, .data.u32 = i };
+		struct epoll_event ev = { .events = events, .data.u64 = i | (uint64_t)l->src[i].gen << 32 };
 
 		if (l->src[i].fn && l->src[i].fd == fd)
 			return epoll_ctl(l->epfd, EPOLL_CTL_MOD, fd, &ev) < 0 ? -errno : 0;
@@ -75,9 +76,9 @@ int loop_dispatch(struct loop *l, int timeout_ms)
 	if (n < 0)
 		return errno == EINTR ? 0 : -errno;
 	for (int i = 0; i < n; i++) {
-		struct loop_src *s = &l->src[ev[i].data.u32];
+		struct loop_src *s = &l->src[(uint32_t)ev[i].data.u64];
 
-		if (s->fn)	/* not removed by an earlier callback of this batch */
+		if (s->fn && s->gen == ev[i].data.u64 >> 32)	/* not removed earlier in this batch */
 			s->fn(s->opaque, ev[i].events);
 	}
 	return n;

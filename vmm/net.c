@@ -213,11 +213,11 @@ static void vnet_default_mac(const char *name, uint8_t mac[6])
 /* vnet_attach: one NIC on FD, an open tap (or, in the unit tests, a socket that keeps message
  * boundaries) whose frames carry a 12-byte vnet header; NAME names it in counters and errors;
  * MAC from the config, or derived from NAME. The NIC owns FD. */
-int vnet_attach(struct vmm *v, int fd, const char *name, const uint8_t *mac, bool kvm)
+int vnet_attach(struct vmm *v, int fd, const char *name, const uint8_t *mac)
 {
 	static const struct vdev_ops ops = {
 		.kind = "virtio-net", .device_id = VIRTIO_ID_NET, .nqueues = 2, .qsize = VNET_QSIZE,
-		.features = VIRTIO_BIT(VIRTIO_F_VERSION_1) | VIRTIO_BIT(VIRTIO_RING_F_INDIRECT_DESC) | VIRTIO_NET_F_MAC,
+		.features = VIRTIO_COMMON_FEATURES | VIRTIO_NET_F_MAC,
 		.notify = vnet_notify,
 	};
 	struct vnet *n = calloc(1, sizeof(*n));
@@ -237,8 +237,6 @@ int vnet_attach(struct vmm *v, int fd, const char *name, const uint8_t *mac, boo
 	ret = loop_add(&v->loop, n->tap, 0, vnet_tap_ready, n);
 	if (ret < 0)
 		return ret;
-	if (!kvm)
-		return vmmio_init(v, &ops, n, cfg, sizeof(cfg), &n->ctr, &n->t);
 	return vmmio_create(v, &ops, n, cfg, sizeof(cfg), &n->ctr, &n->t);
 }
 
@@ -247,5 +245,5 @@ int vnet_create(struct vmm *v, const char *tap, const uint8_t *mac)
 {
 	int fd = vnet_open_tap(tap);
 
-	return fd < 0 ? fd : vnet_attach(v, fd, tap, mac, true);
+	return fd < 0 ? fd : vnet_attach(v, fd, tap, mac);
 }

@@ -71,7 +71,7 @@ int vrng_create(struct vmm *v)
 {
 	static const struct vdev_ops ops = {
 		.kind = "virtio-rng", .device_id = VIRTIO_ID_RNG, .nqueues = 1, .qsize = 64,
-		.features = VIRTIO_BIT(VIRTIO_F_VERSION_1) | VIRTIO_BIT(VIRTIO_RING_F_INDIRECT_DESC), .notify = vrng_notify,
+		.features = VIRTIO_COMMON_FEATURES, .notify = vrng_notify,
 	};
 	struct vrng *r = calloc(1, sizeof(*r));
 	uint8_t b;

@@ -62,6 +62,7 @@ static const struct sc_rule sc_loop[] = {
 	{ SYS_pwrite64, "virtio-blk single-buffer writes" },
 	{ SYS_fdatasync, "virtio-blk FLUSH" },
 	{ SYS_fsync, "virtio-blk FLUSH on file systems without fdatasync" },
+	{ SYS_fallocate, "virtio-blk DISCARD and WRITE_ZEROES (holes, zeroed ranges)" },
 	{ SYS_getrandom, "virtio-rng" },
 	{ SYS_accept4, "a console socket client" },
 	{ SYS_close, "a console client that hung up" },

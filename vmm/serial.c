@@ -85,6 +85,8 @@ static void serial_rx_push(struct serial *s, uint8_t ch)
 	s->rx_count++;
 }
 
+static void serial_input(void *opaque, uint32_t events);
+
 /* serial_rx_room: with the lock held, after the FIFO shrank: input is to be watched again. */
 static void serial_rx_room(struct serial *s)
 {
@@ -206,20 +208,27 @@ static void serial_write(void *opaque, uint64_t off, const uint8_t *data, unsign
 	pthread_mutex_unlock(&s->lock);
 }
 
-/* serial_watch: with the lock held: input in the loop while the FIFO has room. */
+/* serial_watch: with the lock held: input is in the loop while the FIFO has room, and out of
+ * it while full (only leaving the epoll set stops a hung-up fd from being reported; what it
+ * still holds is read once there is room). */
 static void serial_watch(struct serial *s)
 {
 	bool on = s->rx_count < SERIAL_FIFO;
 
-	if (s->in_fd >= 0 && s->in_watched != on && loop_mod(&s->vmm->loop, s->in_fd, on ? EPOLLIN : 0) == 0)
-		s->in_watched = on;
+	if (s->in_fd < 0 || s->in_watched == on)
+		return;
+	if (on && loop_add(&s->vmm->loop, s->in_fd, EPOLLIN, serial_input, s) == 0)
+		s->in_watched = true;
+	else if (!on && loop_del(&s->vmm->loop, s->in_fd) == 0)
+		s->in_watched = false;
 }
 
-/* serial_hangup: input ended (EOF, error, hangup): it leaves the loop for good; a socket
+/* serial_hangup: input ended (EOF or an error on read): it leaves the loop for good; a socket
  * client is closed, and the next one may connect. */
 static void serial_hangup(struct serial *s)
 {
-	loop_del(&s->vmm->loop, s->in_fd);
+	if (s->in_watched)
+		loop_del(&s->vmm->loop, s->in_fd);
 	if (s->listen_fd >= 0) {
 		close(s->in_fd);
 		s->out_fd = -1;
@@ -228,20 +237,21 @@ static void serial_hangup(struct serial *s)
 	s->in_watched = false;
 }
 
-/* serial_input: console input is readable or hung up (event loop). */
+/* serial_input: console input is readable or hung up (event loop): as much as the FIFO takes;
+ * the end of input is a read of 0 (or an error), never the HUP flag alone, which a pipe or
+ * socket shows while it still holds data. */
 static void serial_input(void *opaque, uint32_t events)
 {
 	struct serial *s = opaque;
 	uint8_t buf[SERIAL_FIFO];
 	ssize_t n = 0;
 
+	(void)events;
 	pthread_mutex_lock(&s->lock);
 	if (s->in_fd >= 0 && s->rx_count < SERIAL_FIFO) {
 		n = read(s->in_fd, buf, SERIAL_FIFO - s->rx_count);
 		if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR))
 			serial_hangup(s);
-	} else if (s->in_fd >= 0 && (events & (EPOLLHUP | EPOLLERR))) {
-		serial_hangup(s);	/* a full FIFO and nothing more will come */
 	}
 	for (ssize_t i = 0; i < n; i++)
 		serial_rx_push(s, buf[i]);

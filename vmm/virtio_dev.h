@@ -10,6 +10,9 @@
 #include <linux/virtio_ring.h>
 
 #define VIRTIO_BIT(nr) (1ull << (nr))	/* a feature bit's mask from its number */
+/* what every device here offers: virtio 1.x, indirect descriptors, the event index */
+#define VIRTIO_COMMON_FEATURES \
+	(VIRTIO_BIT(VIRTIO_F_VERSION_1) | VIRTIO_BIT(VIRTIO_RING_F_INDIRECT_DESC) | VIRTIO_BIT(VIRTIO_RING_F_EVENT_IDX))
 #define VMMIO_MAX_QUEUES 2
 #define VMMIO_SIZE 0x1000
 
@@ -38,12 +41,21 @@ const struct gmem *vmmio_mem(const struct vmmio *t);
 
 /* blk.c: the parsed form of one virtio-blk request (virtio 1.2 section 5.2.6) */
 #define VBLK_MAX_IOV VIRTQ_MAX_SEGS
+#define VBLK_MAX_RANGES 32			/* max_discard_seg, max_write_zeroes_seg */
+#define VBLK_MAX_RANGE_SECTORS (1u << 23)	/* 4 GiB per range */
+struct vblk_range {
+	uint64_t sector;
+	uint32_t sectors;
+	bool unmap;			/* WRITE_ZEROES may punch a hole */
+};
 struct vblk_req {
 	uint32_t type;
 	uint64_t sector;
 	uint64_t len;			/* data bytes */
 	struct iovec iov[VBLK_MAX_IOV];	/* data buffers in guest memory */
 	unsigned niov;
+	struct vblk_range range[VBLK_MAX_RANGES];	/* DISCARD, WRITE_ZEROES */
+	unsigned nranges;
 	uint8_t *status;		/* the status byte in guest memory */
 };
 int vblk_parse(const struct gmem *g, const struct virtq_chain *c, uint64_t capacity, bool ro,

@@ -152,10 +152,12 @@ int vmmio_drain(struct vmmio *t, unsigned q, vmmio_handler *fn)
 	struct virtq snap;
 	unsigned budget, used = 0;
 	uint32_t gen;
+	uint16_t old;
 	int ret = 0;
 
 	if (q >= t->ops->nqueues || vmmio_snapshot(t, q, &snap, &gen) < 0)
 		return -EAGAIN;
+	old = snap.used_idx;
 	for (budget = snap.size; budget; budget--) {
 		ret = virtq_pop(g, &snap, &t->chain);
 		if (ret <= 0)
@@ -175,7 +177,7 @@ int vmmio_drain(struct vmmio *t, unsigned q, vmmio_handler *fn)
 	}
 	if (budget == 0)	/* more work than one ring's worth: come back after other events */
 		vmmio_kick(t, t->q[q].efd);
-	if (used && ret >= 0 && virtq_want_irq(g, &snap))
+	if (used && ret >= 0 && virtq_want_irq(g, &snap, old))
 		vmmio_irq(t, VIRTIO_MMIO_INT_VRING);
 	vmmio_release(t, q, &snap, gen, ret < 0);
 	return ret;
@@ -192,12 +194,20 @@ static void vmmio_notified(void *opaque, uint32_t events)
 	vq->t->ops->notify(vq->t->dev, vq->t, vq->idx);
 }
 
-/* vmmio_reset: with the lock held; waits until the loop is off the rings (see the top). */
-static void vmmio_reset(struct vmmio *t)
+/* vmmio_quiesce: with the lock held: the loop takes no new snapshot (the caller has made the
+ * device not live, or the queue not ready) and finishes the one it has. */
+static void vmmio_quiesce(struct vmmio *t)
 {
 	t->gen++;
 	while (t->busy)
 		pthread_cond_wait(&t->idle, &t->lock);
+}
+
+/* vmmio_reset: with the lock held; waits until the loop is off the rings (see the top). */
+static void vmmio_reset(struct vmmio *t)
+{
+	t->status &= ~(uint32_t)VIRTIO_CONFIG_S_DRIVER_OK;	/* no new snapshot meanwhile */
+	vmmio_quiesce(t);
 	t->status = t->dev_sel = t->drv_sel = t->queue_sel = 0;
 	t->drv_features = 0;
 	atomic_store(&t->isr, 0);
@@ -270,12 +280,13 @@ static void vmmio_set_ready(struct vmmio *t, struct vmmio_queue *vq, uint32_t va
 {
 	if (!val) {
 		vq->ready = false;
-		t->gen++;
+		vmmio_quiesce(t);	/* the driver frees the ring once it reads 0 back */
 		return;
 	}
 	if (vq->ready)
 		return;
 	vq->q.indirect = t->drv_features & VIRTIO_BIT(VIRTIO_RING_F_INDIRECT_DESC);
+	vq->q.event_idx = t->drv_features & VIRTIO_BIT(VIRTIO_RING_F_EVENT_IDX);
 	vq->q.last_avail = vq->q.used_idx = 0;
 	if (virtq_check(&t->vmm->mem, &vq->q) < 0 || vq->q.size > t->ops->qsize) {
 		t->status |= VIRTIO_CONFIG_S_NEEDS_RESET;
@@ -433,11 +444,12 @@ int vmmio_init(struct vmm *v, const struct vdev_ops *ops, void *dev, const void 
 	return 0;
 }
 
-/* vmmio_create: vmmio_init, then wired to KVM (vmmio_kvm_wire). */
+/* vmmio_create: vmmio_init, then wired to KVM (vmmio_kvm_wire); a VMM without a VM (v->vm < 0:
+ * the unit tests) gets the transport alone. */
 int vmmio_create(struct vmm *v, const struct vdev_ops *ops, void *dev, const void *config, size_t cfglen,
 		 struct counters *ctr, struct vmmio **out)
 {
 	int ret = vmmio_init(v, ops, dev, config, cfglen, ctr, out);
 
-	return ret < 0 ? ret : vmmio_kvm_wire(*out);
+	return ret < 0 || v->vm < 0 ? ret : vmmio_kvm_wire(*out);
 }

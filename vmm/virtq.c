@@ -1,5 +1,6 @@
 /* hvnode-vmm: split virtqueue walker, virtio 1.2 section 2.7 (2.7.5 descriptor table,
- * 2.7.5.3 indirect descriptors, 2.7.6 available ring, 2.7.8 used ring).
+ * 2.7.5.3 indirect descriptors, 2.7.6 available ring, 2.7.8 used ring, 2.7.7 and 2.7.10 the
+ * event index: used_event and avail_event suppress notifications both ways).
  * Pure: no system calls, guest memory only through gmem_ptr(). The guest is hostile: rings
  * may change under us, so every descriptor is copied once and then validated. Rules:
  * - avail idx may run ahead of what we consumed by at most the queue size, else -EINVAL;
@@ -130,22 +131,46 @@ static int virtq_walk(const struct gmem *g, const struct virtq *q, struct virtq_
 	}
 }
 
-/* virtq_pop: 1 and a chain in c, 0 when the ring is empty, negative when broken. */
+/* virtq_pending: the number of available entries the device has not taken, or -EINVAL when the
+ * driver claims more than the queue holds. */
+static int virtq_pending(const struct gmem *g, const struct virtq *q)
+{
+	uint16_t avail_idx, pending;
+	int ret = virtq_load16(g, q->avail + 2, &avail_idx);
+
+	if (ret < 0)
+		return ret;
+	pending = (uint16_t)(avail_idx - q->last_avail);
+	return pending > q->size ? -EINVAL : pending;
+}
+
+/* virtq_arm: with EVENT_IDX, avail_event = last_avail, then the avail index once more (a full
+ * fence between: the driver reads avail_event after publishing its index, virtio 1.2 2.7.10). */
+static int virtq_arm(const struct gmem *g, const struct virtq *q)
+{
+	int ret;
+
+	if (!q->event_idx)
+		return 0;
+	ret = virtq_store(g, q->used + 4 + 8u * q->size, &q->last_avail, 2);
+	if (ret < 0)
+		return ret;
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	return virtq_pending(g, q);
+}
+
 int virtq_pop(const struct gmem *g, struct virtq *q, struct virtq_chain *c)
 {
-	uint16_t avail_idx, head, pending;
+	uint16_t head;
 	int ret;
 
 	if (q->size == 0 || q->size > VIRTQ_MAX_SIZE)
 		return -EINVAL;
-	ret = virtq_load16(g, q->avail + 2, &avail_idx);
-	if (ret < 0)
+	ret = virtq_pending(g, q);
+	if (ret == 0)
+		ret = virtq_arm(g, q);
+	if (ret <= 0)
 		return ret;
-	pending = (uint16_t)(avail_idx - q->last_avail);
-	if (pending == 0)
-		return 0;
-	if (pending > q->size)
-		return -EINVAL;
 	__atomic_thread_fence(__ATOMIC_ACQUIRE);
 	ret = virtq_load16(g, q->avail + 4 + 2u * (q->last_avail % q->size), &head);
 	if (ret < 0)
@@ -182,11 +207,16 @@ int virtq_push(const struct gmem *g, struct virtq *q, uint16_t head, uint32_t le
 	return 0;
 }
 
-bool virtq_want_irq(const struct gmem *g, const struct virtq *q)
+bool virtq_want_irq(const struct gmem *g, const struct virtq *q, uint16_t old)
 {
-	uint16_t flags;
+	uint16_t flags, event;
 
 	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	if (q->event_idx) {
+		if (virtq_load16(g, q->avail + 4 + 2u * q->size, &event) < 0)
+			return true;
+		return (uint16_t)(q->used_idx - event - 1) < (uint16_t)(q->used_idx - old);
+	}
 	if (virtq_load16(g, q->avail, &flags) < 0)
 		return true;
 	return !(flags & VIRTQ_AVAIL_F_NO_INTERRUPT);

@@ -48,6 +48,7 @@ struct virtq {
 	uint16_t last_avail;		/* next avail entry the device will take */
 	uint16_t used_idx;		/* next used entry the device will fill */
 	bool indirect;			/* VIRTIO_F_INDIRECT_DESC negotiated */
+	bool event_idx;			/* VIRTIO_F_EVENT_IDX negotiated (virtio 1.2 2.7.7, 2.7.10) */
 };
 
 struct virtq_seg {
@@ -66,9 +67,16 @@ struct virtq_chain {
 };
 
 int virtq_check(const struct gmem *g, const struct virtq *q);
+/* virtq_pop: 1 and the next available chain in C, 0 when the ring is empty, negative when it is
+ * broken. With EVENT_IDX an empty ring first gets avail_event (the used ring's last field) set
+ * to the next entry, so that the driver notifies when it adds one, and is looked at again. */
 int virtq_pop(const struct gmem *g, struct virtq *q, struct virtq_chain *c);
 int virtq_push(const struct gmem *g, struct virtq *q, uint16_t head, uint32_t len);
-bool virtq_want_irq(const struct gmem *g, const struct virtq *q);
+/* virtq_want_irq: whether the driver wants a used buffer notification for the entries the
+ * device added since used index OLD (its value before this batch): without EVENT_IDX unless
+ * the driver set VIRTQ_AVAIL_F_NO_INTERRUPT; with it when used_event (the avail ring's last
+ * field) lies in [OLD, used_idx) (vring_need_event). */
+bool virtq_want_irq(const struct gmem *g, const struct virtq *q, uint16_t old);
 size_t virtq_read(const struct gmem *g, const struct virtq_chain *c, uint64_t off, void *dst, size_t len);
 size_t virtq_write(const struct gmem *g, const struct virtq_chain *c, uint64_t off, const void *src,
 		   size_t len);

@@ -205,7 +205,7 @@ void vm_bus_access(struct bus *b, uint64_t addr, uint8_t *data, unsigned len, bo
 }
 
 /* vm_exit: asks the event loop (main thread) to end the process with code; first one wins.
- * Wakes a loop or vCPUs parked by a pause. */
+ * Wakes a loop or vCPUs parked by a pause, and a vm_pause waiting for them. */
 void vm_exit(struct vmm *v, int code)
 {
 	int expect = -1;
@@ -214,6 +214,7 @@ void vm_exit(struct vmm *v, int code)
 	atomic_compare_exchange_strong(&v->exit_code, &expect, code);
 	pthread_mutex_lock(&v->lock);
 	pthread_cond_broadcast(&v->cond);
+	pthread_cond_broadcast(&v->parked_cond);
 	pthread_mutex_unlock(&v->lock);
 	if (write(v->exit_fd, &one, sizeof(one)) < 0) {
 		/* the counter cannot overflow with one write per request */
@@ -279,6 +280,17 @@ int vm_pause_init(struct vmm *v)
 	if (v->pause_fd < 0)
 		return vmm_err(-errno, "unable to create an eventfd: %s", strerror(errno));
 	return loop_add(&v->loop, v->pause_fd, EPOLLIN, vm_loop_paused, v);
+}
+
+/* vm_paused: the VM is paused (for the API's status). */
+bool vm_paused(struct vmm *v)
+{
+	bool paused;
+
+	pthread_mutex_lock(&v->lock);
+	paused = v->paused;
+	pthread_mutex_unlock(&v->lock);
+	return paused;
 }
 
 /* vm_pause: pauses the VM (returns once every vCPU and the event loop are parked, and the

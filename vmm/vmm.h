@@ -38,6 +38,7 @@ struct loop_src {
 	int fd;
 	loop_fn *fn;
 	void *opaque;
+	uint32_t gen;		/* bumped when the slot is freed: events fetched before are stale */
 };
 
 #define LOOP_MAX_SRCS 64
@@ -102,6 +103,7 @@ void vm_exit(struct vmm *v, int code);
 void vm_pause_point(struct vmm *v, int vcpu_fd);
 int vm_pause_init(struct vmm *v);
 int vm_pause(struct vmm *v, bool pause);
+bool vm_paused(struct vmm *v);
 int vmm_err(int err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* vcpu.c */
@@ -131,8 +133,8 @@ bool pm_power_button_pending(struct vmm *v);
 void i8042_ctrl_alt_del(struct i8042 *k);
 int vblk_create(struct vmm *v, const char *path, bool ro);
 int vnet_create(struct vmm *v, const char *tap, const uint8_t *mac);
-/* vnet_attach: as vnet_create on an open FD; KVM false leaves KVM out (unit tests). */
-int vnet_attach(struct vmm *v, int fd, const char *name, const uint8_t *mac, bool kvm);
+/* vnet_attach: as vnet_create on an open FD. */
+int vnet_attach(struct vmm *v, int fd, const char *name, const uint8_t *mac);
 int vrng_create(struct vmm *v);
 int api_create(struct vmm *v, const char *path);
 int api_start(struct vmm *v);

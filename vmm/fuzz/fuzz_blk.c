@@ -15,7 +15,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (fuzz_ring(data, size, &g, &q) < 0)
 		return 0;
 	for (unsigned i = 0; i < q.size && virtq_pop(&g, &q, &c) == 1; i++) {
-		int ret = vblk_parse(&g, &c, capacity, data[3] & 2, &r);
+		int ret = vblk_parse(&g, &c, capacity, data[3] & 4, &r);	/* bit 2: a read-only disk */
 
 		if (ret != 0)
 			continue;

@@ -19,6 +19,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (virtq_push(&g, &q, c.head, (uint32_t)c.wlen) < 0)
 			__builtin_trap();	/* a popped head is always in range */
 	}
-	virtq_want_irq(&g, &q);
+	virtq_want_irq(&g, &q, (uint16_t)(q.used_idx - 1));
 	return 0;
 }

@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """Writes the hvnode-vmm fuzz seed corpus (vmm/fuzz/corpus/<target>/) deterministically.
-Ring inputs follow fuzz_ring.h: 4 bytes (queue size log2, last_avail lo/hi, flags: bit 0
-indirect, bit 1 read-only disk), then guest memory: descriptors at 0, avail at 0x1000, used
-at 0x2000, data from 0x3000.  Run: python3 vmm/fuzz/mkseeds.py"""
+Ring inputs follow fuzz_ring.h: 10 bytes (queue size log2, last_avail lo/hi, flags: bit 0
+indirect, bit 1 event index, bit 2 read-only disk; used_idx lo/hi; the ring addresses: here
+descriptors at 0, avail at 0x1000, used at 0x2000), then guest memory, data from 0x3000.  Run: python3 vmm/fuzz/mkseeds.py"""
 import os
 import struct
 
@@ -19,7 +19,7 @@ def ring(descs, heads, qlog=3, flags=1, extra=None):
         struct.pack_into("<H", mem, 0x1004 + 2 * i, h)
     for off, blob in (extra or {}).items():
         mem[off:off + len(blob)] = blob
-    return bytes([qlog, 0, 0, flags]) + bytes(mem).rstrip(b"\0")
+    return bytes([qlog, 0, 0, flags, 0, 0, 0, 0, 0x1000 >> 6, 0x2000 >> 6]) + bytes(mem).rstrip(b"\0")
 
 
 def blk(kind, sector, dlen, write):
@@ -41,6 +41,8 @@ def rings():
     write("virtq", "indirect", ring([(0x3200, 32, INDIRECT, 0)], [0], extra={0x3200: indirect}))
     write("virtq", "loop", ring([(0x3000, 8, NEXT, 1), (0x3000, 8, NEXT, 0)], [0]))
     write("virtq", "two", ring([(0x3000, 8, 0, 0), (0x3008, 8, WRITE, 0)], [0, 1]))
+    write("virtq", "event-idx", ring([(0x3000, 8, 0, 0), (0x3008, 8, WRITE, 0)], [0, 1], flags=3,
+                                     extra={0x1004 + 2 * 8: struct.pack("<H", 1)}))
     write("blk", "in", blk(0, 1, 512, True))
     write("blk", "out", blk(1, 2, 1024, False))
     write("blk", "flush", ring([(0x3000, 16, NEXT, 1), (0x33f0, 1, WRITE, 0)], [0],

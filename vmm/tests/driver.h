@@ -9,7 +9,7 @@
 
 #include "virtio_dev.h"
 
-static uint32_t drv_rd(struct bus *b, uint64_t addr)
+static inline uint32_t drv_rd(struct bus *b, uint64_t addr)
 {
 	uint32_t val;
 
@@ -17,13 +17,13 @@ static uint32_t drv_rd(struct bus *b, uint64_t addr)
 	return val;
 }
 
-static void drv_wr(struct bus *b, uint64_t addr, uint32_t val)
+static inline void drv_wr(struct bus *b, uint64_t addr, uint32_t val)
 {
 	vm_bus_access(b, addr, (uint8_t *)&val, 4, true);
 }
 
 /* drv_negotiate: reset, ACKNOWLEDGE, DRIVER, FEATURES (64 bits), FEATURES_OK; the status read back */
-static uint32_t drv_negotiate(struct bus *b, uint64_t base, uint64_t features)
+static inline uint32_t drv_negotiate(struct bus *b, uint64_t base, uint64_t features)
 {
 	drv_wr(b, base + VIRTIO_MMIO_STATUS, 0);
 	drv_wr(b, base + VIRTIO_MMIO_STATUS, VIRTIO_CONFIG_S_ACKNOWLEDGE);
@@ -37,14 +37,14 @@ static uint32_t drv_negotiate(struct bus *b, uint64_t base, uint64_t features)
 	return drv_rd(b, base + VIRTIO_MMIO_STATUS);
 }
 
-static void drv_driver_ok(struct bus *b, uint64_t base)
+static inline void drv_driver_ok(struct bus *b, uint64_t base)
 {
 	drv_wr(b, base + VIRTIO_MMIO_STATUS, VIRTIO_CONFIG_S_ACKNOWLEDGE | VIRTIO_CONFIG_S_DRIVER |
 	       VIRTIO_CONFIG_S_FEATURES_OK | VIRTIO_CONFIG_S_DRIVER_OK);
 }
 
 /* drv_queue: queue Q of SIZE entries with its rings at DESC, AVAIL and USED, then ready */
-static void drv_queue(struct bus *b, uint64_t base, unsigned q, uint32_t size, uint64_t desc, uint64_t avail,
+static inline void drv_queue(struct bus *b, uint64_t base, unsigned q, uint32_t size, uint64_t desc, uint64_t avail,
 		      uint64_t used)
 {
 	drv_wr(b, base + VIRTIO_MMIO_QUEUE_SEL, q);
@@ -59,7 +59,7 @@ static void drv_queue(struct bus *b, uint64_t base, unsigned q, uint32_t size, u
 }
 
 /* drv_desc: descriptor I of the table at TABLE */
-static void drv_desc(uint8_t *mem, uint64_t table, unsigned i, uint64_t addr, uint32_t len, uint16_t flags,
+static inline void drv_desc(uint8_t *mem, uint64_t table, unsigned i, uint64_t addr, uint32_t len, uint16_t flags,
 		     uint16_t next)
 {
 	uint8_t *d = mem + table + 16 * i;
@@ -71,13 +71,13 @@ static void drv_desc(uint8_t *mem, uint64_t table, unsigned i, uint64_t addr, ui
 }
 
 /* drv_avail: HEAD as avail entry IDX - 1, and the avail index set to IDX */
-static void drv_avail(uint8_t *mem, uint64_t avail, uint16_t size, uint16_t idx, uint16_t head)
+static inline void drv_avail(uint8_t *mem, uint64_t avail, uint16_t size, uint16_t idx, uint16_t head)
 {
 	memcpy(mem + avail + 4 + 2 * ((uint16_t)(idx - 1) % size), &head, 2);
 	memcpy(mem + avail + 2, &idx, 2);
 }
 
-static uint16_t drv_used_idx(const uint8_t *mem, uint64_t used)
+static inline uint16_t drv_used_idx(const uint8_t *mem, uint64_t used)
 {
 	uint16_t idx;
 
@@ -86,7 +86,7 @@ static uint16_t drv_used_idx(const uint8_t *mem, uint64_t used)
 }
 
 /* drv_used: used ring entry I: the head it returns and the length written */
-static void drv_used(const uint8_t *mem, uint64_t used, unsigned i, uint32_t *id, uint32_t *len)
+static inline void drv_used(const uint8_t *mem, uint64_t used, unsigned i, uint32_t *id, uint32_t *len)
 {
 	memcpy(id, mem + used + 4 + 8 * i, 4);
 	memcpy(len, mem + used + 8 + 8 * i, 4);

@@ -129,8 +129,22 @@ static void test_serial_irq(void)
 
 static void test_serial_hangup(void)
 {
-	/* the writer goes away: input leaves the loop, which must then go quiet (no HUP spin) */
+	uint8_t data[150];
+	unsigned got = 0, bad = 0;
+
+	/* the writer sends 150 bytes and goes away: the pipe says HUP while it still holds them;
+	 * every byte must reach the guest, then input leaves the loop, which must go quiet (no
+	 * HUP spin) */
+	for (unsigned i = 0; i < sizeof(data); i++)
+		data[i] = (uint8_t)(i + 1);
+	CHECK(write(in_pipe[1], data, sizeof(data)) == sizeof(data));
 	close(in_pipe[1]);
+	for (int round = 0; round < 20 && got < sizeof(data); round++) {
+		run_loop();
+		while (in8(COM1 + UART_LSR) & 0x01)
+			bad += in8(COM1 + UART_RBR) != data[got++ % sizeof(data)];
+	}
+	CHECK(got == sizeof(data) && bad == 0);
 	run_loop();
 	CHECK(loop_dispatch(&v.loop, 0) == 0);
 	CHECK(loop_dispatch(&v.loop, 0) == 0);

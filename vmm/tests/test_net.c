@@ -187,8 +187,8 @@ int main(void)
 	CHECK(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, a) == 0);
 	CHECK(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, b) == 0);
 	peer[0] = a[1], peer[1] = b[1];
-	CHECK(vnet_attach(&v, a[0], "hvtap0n0", mac, false) == 0);
-	CHECK(vnet_attach(&v, b[0], "hvtap0n1", NULL, false) == 0);
+	CHECK(vnet_attach(&v, a[0], "hvtap0n0", mac) == 0);
+	CHECK(vnet_attach(&v, b[0], "hvtap0n1", NULL) == 0);
 	CHECK(v.nvirtio == 2);
 	test_config();
 	nic_up(0);

@@ -305,6 +305,49 @@ static void test_net(void)
 	CHECK(vrng_iov(&g, &chain, iov, &n) == 0 && n == 1 && iov[0].iov_len == 1500);
 }
 
+/* The event index (virtio 1.2 2.7.7, 2.7.10): used_event decides interrupts, avail_event is
+ * set when the device finds the ring empty. */
+static void test_event_idx(void)
+{
+	uint16_t used_event, avail_event, flags = VIRTQ_AVAIL_F_NO_INTERRUPT;
+
+	reset();
+	q.event_idx = true;
+	for (unsigned i = 0; i < 3; i++)
+		desc(i, DATA + 16 * i, 16, VIRTQ_DESC_F_WRITE, 0);
+	avail(1, 0, 0);
+	avail(2, 1, 1);
+	avail(3, 2, 2);
+	CHECK(virtq_pop(&g, &q, &chain) == 1 && virtq_pop(&g, &q, &chain) == 1);
+	memcpy(&avail_event, mem_buf + USED + 4 + 8 * QSIZE, 2);
+	CHECK(avail_event == 0);		/* not yet empty: untouched */
+	CHECK(virtq_pop(&g, &q, &chain) == 1 && virtq_pop(&g, &q, &chain) == 0);
+	memcpy(&avail_event, mem_buf + USED + 4 + 8 * QSIZE, 2);
+	CHECK(avail_event == 3);		/* notify me when you add entry 3 */
+	/* the driver wants an interrupt once used entry 1 is there (used_event = 1) */
+	used_event = 1;
+	memcpy(mem_buf + AVAIL + 4 + 2 * QSIZE, &used_event, 2);
+	memcpy(mem_buf + AVAIL, &flags, 2);	/* ignored with the event index */
+	CHECK(virtq_push(&g, &q, 0, 0) == 0);
+	CHECK(!virtq_want_irq(&g, &q, 0));	/* used 0..0: entry 1 not yet */
+	CHECK(virtq_push(&g, &q, 1, 0) == 0);
+	CHECK(virtq_want_irq(&g, &q, 1));	/* entry 1 added in this batch */
+	CHECK(virtq_push(&g, &q, 2, 0) == 0);
+	CHECK(!virtq_want_irq(&g, &q, 2));	/* past it: no more until the driver moves it */
+	CHECK(virtq_want_irq(&g, &q, 0));	/* a batch 0..2 covers entry 1 */
+	/* across the 16-bit wrap */
+	q.used_idx = 2;
+	used_event = 0xffff;
+	memcpy(mem_buf + AVAIL + 4 + 2 * QSIZE, &used_event, 2);
+	CHECK(virtq_want_irq(&g, &q, 0xfffe) && !virtq_want_irq(&g, &q, 1));
+	/* without the event index the flag decides */
+	q.event_idx = false;
+	CHECK(!virtq_want_irq(&g, &q, 0));
+	flags = 0;
+	memcpy(mem_buf + AVAIL, &flags, 2);
+	CHECK(virtq_want_irq(&g, &q, 0));
+}
+
 int main(void)
 {
 	test_simple();
@@ -316,5 +359,6 @@ int main(void)
 	test_copy();
 	test_blk();
 	test_net();
+	test_event_idx();
 	TEST_DONE("virtq");
 }

@@ -270,8 +270,10 @@ static void *loop_thread(void *arg)
 
 static void *reset_thread(void *arg)
 {
-	(void)arg;
-	wr(VIRTIO_MMIO_STATUS, 0);
+	if (arg)	/* the queue alone: QueueReady = 0, as Linux's vm_del_vq */
+		wr(VIRTIO_MMIO_QUEUE_READY, 0);
+	else
+		wr(VIRTIO_MMIO_STATUS, 0);
 	pthread_mutex_lock(&gate_lock);
 	reset_done = true;
 	pthread_cond_broadcast(&gate_cond);
@@ -279,7 +281,9 @@ static void *reset_thread(void *arg)
 	return NULL;
 }
 
-static void test_reset_in_flight(void)
+/* test_reset_in_flight: a reset of the device (QUEUE_ONLY false) or of its queue while the
+ * event loop is inside a request */
+static void test_reset_in_flight(bool queue_only)
 {
 	struct timespec until;
 	pthread_t loop, reset;
@@ -300,7 +304,8 @@ static void test_reset_in_flight(void)
 		pthread_cond_wait(&gate_cond, &gate_lock);
 	pthread_mutex_unlock(&gate_lock);
 	/* the request is in flight; the driver resets the device */
-	pthread_create(&reset, NULL, reset_thread, NULL);
+	wr(VIRTIO_MMIO_QUEUE_SEL, 0);
+	pthread_create(&reset, NULL, reset_thread, queue_only ? &reset_done : NULL);
 	clock_gettime(CLOCK_REALTIME, &until);
 	until.tv_nsec += 200 * 1000 * 1000;
 	if (until.tv_nsec >= 1000000000)
@@ -318,7 +323,7 @@ static void test_reset_in_flight(void)
 	CHECK(!early);
 	/* the device finished the request before the reset completed, and not after */
 	CHECK(used_at_reset == 0 && used_idx() == 1);
-	CHECK(rd(VIRTIO_MMIO_STATUS) == 0);
+	CHECK(queue_only ? rd(VIRTIO_MMIO_QUEUE_READY) == 0 : rd(VIRTIO_MMIO_STATUS) == 0);
 	memset(mem_buf + USED, 0, 8);
 	wr(VIRTIO_MMIO_QUEUE_NOTIFY, 0);
 	run_loop();
@@ -340,7 +345,8 @@ int main(void)
 	test_queue_setup();
 	test_used_after_driver_ok();
 	test_ring_error();
-	test_reset_in_flight();
+	test_reset_in_flight(false);
+	test_reset_in_flight(true);
 	/* pins: ISA ones first; with ACPI 15 distinct, without it 8, then shared */
 	CHECK(vmmio_irq_pin(0, true) == 5 && vmmio_irq_pin(8, true) == 16 && vmmio_irq_pin(14, true) == 23);
 	CHECK(vmmio_irq_pin(15, true) == 5 && vmmio_irq_pin(8, false) == 5);
