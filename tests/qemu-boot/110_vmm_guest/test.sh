@@ -128,12 +128,20 @@ run_guest node vmlinuz guest.gz tap0 5G "--net tap=tap0b" "hvtest.eth1=10.9.0.2/
 # The stock Debian guest: systemd to multi-user with both vCPUs, its root disk and a scratch disk,
 # DHCP through the bridge; the API's shutdown presses the power button and systemd powers off.
 # debian_marker TEXT [TRIES]: guest_marker, TRIES times (48 s each; systemd's boot under nested
-# TCG takes a few minutes).
+# TCG takes a minute or more), fewer if the VMM has exited; once one fails (its console is
+# shown then), the guest counts as down and the markers after it fail at once.
 debian_marker() {
+	[ -z "${debian_down:-}" ] || { echo "  FAIL: $WHO: $1 (the guest is not up)"; return 1; }
 	n=${2:-1}
 	while ! guest_marker "$1" >/dev/null; do
 		n=$((n - 1))
-		[ "$n" -gt 0 ] || { guest_marker "$1"; return 1; }
+		if [ "$n" -le 0 ] || node_sh "[ -s /tmp/g/vmm.rc ]" >/dev/null; then
+			guest_marker "$1" && return 0
+			debian_down=1
+			echo "  the guest's console so far, and the VMM's output:"
+			node_sh "tail -n 30 $LOG; cat /tmp/g/vmm.out /tmp/g/vmm.rc" | tr -d '\r' | sed 's/^/    /'
+			return 1
+		fi
 	done
 	echo "  ok: $WHO: $1"
 }
