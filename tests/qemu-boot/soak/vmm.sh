@@ -7,6 +7,7 @@
 # panic (its console has no "Kernel panic", "BUG:" or "corrupted stack"), no tap is left, no
 # hvnode-vmm process is left, and MemAvailable came back (within 32 MiB of where it started).
 # Prints the figures; exit 0 when all hold, 1 otherwise. Needs BUSYBOX (static busybox).
+# SOAK_VMM=FILE soaks that hvnode-vmm binary instead of the node's (another build, to compare).
 set -eu
 [ $# -ge 2 ] || { echo "usage: vmm.sh IMG WORK [STARTS [PARALLEL]]" >&2; exit 100; }
 IMG=$(cd "$1" && pwd)
@@ -34,6 +35,11 @@ chmod 755 "$WORK/initramfs/init" "$WORK/initramfs/bin/busybox"
 (cd "$WORK/initramfs" && find . | LC_ALL=C sort | cpio --reproducible -o -H newc -R 0:0 2>/dev/null) |
 	gzip -n >"$WORK/carry/guest.gz"
 cp "$IMG/pxe/vmlinuz" "$WORK/carry/vmlinuz"
+vmm=hvnode-vmm
+if [ -n "${SOAK_VMM:-}" ]; then
+	cp "$SOAK_VMM" "$WORK/carry/hvnode-vmm"
+	vmm=/tmp/x/hvnode-vmm	# the node's /tmp is noexec: a tmpfs of its own
+fi
 rm -f "$WORK/carry.img"
 mkfs.fat -C -n HVGUEST "$WORK/carry.img" 16384 >/dev/null
 mcopy -i "$WORK/carry.img" "$WORK/carry"/* ::/
@@ -42,13 +48,13 @@ echo "[soak] booting a node (TCG) ..."
 boot_pxe_set "" -drive "file=$WORK/carry.img,if=virtio,format=raw"
 wait_console "$READY"
 wait_console 'WARNING: debug root shell on /dev/ttyS1' 5
-node_sh "mkdir -p /tmp/s /tmp/c && mount -t vfat -o ro \$(findfs LABEL=HVGUEST) /tmp/c && cp /tmp/c/* /tmp/s/ && umount /tmp/c && \
+node_sh "mkdir -p /tmp/s /tmp/c /tmp/x && mount -t tmpfs -o size=8m,mode=755 soak /tmp/x && mount -t vfat -o ro \$(findfs LABEL=HVGUEST) /tmp/c && cp /tmp/c/* /tmp/s/ && cp /tmp/s/hvnode-vmm /tmp/x/ 2>/dev/null; chmod 755 /tmp/x/* 2>/dev/null; umount /tmp/c && \
 	for j in \$(seq $PARALLEL); do dd if=/dev/zero of=/tmp/s/disk\$j.img bs=1M count=1 2>/dev/null; done" >/dev/null
 mem0=$(node_sh "sed -n 's/^MemAvailable: *\([0-9]*\) kB/\1/p' /proc/meminfo" | tr -d '\r\n ')
 started=0 bad=0 t0=$(date +%s)
 while [ "$started" -lt "$STARTS" ]; do
 	# one batch: PARALLEL VMMs at once, each its own tap and disk; one line per VMM: rc, marker
-	out=$(node_sh "cd /tmp/s && for j in \$(seq $PARALLEL); do (hvnode-vmm --kernel vmlinuz --initrd guest.gz \
+	out=$(node_sh "cd /tmp/s && for j in \$(seq $PARALLEL); do ($vmm --kernel vmlinuz --initrd guest.gz \
 		--cpus 2 --mem 128M --disk disk\$j.img --net tap=soak\$j --rng --console file:/tmp/s/c\$j.log \
 		--cmdline '$GUEST_CMDLINE' </dev/null >/tmp/s/v\$j.out 2>&1; echo \$? >/tmp/s/rc\$j) & done; wait; \
 		for j in \$(seq $PARALLEL); do echo \"soak rc=\$(cat rc\$j) marker=\$(grep -c '$MARKER' c\$j.log)\"; done" |
