@@ -10,9 +10,11 @@
 #include <linux/virtio_ring.h>
 
 #define VIRTIO_BIT(nr) (1ull << (nr))	/* a feature bit's mask from its number */
-/* what every device here offers: virtio 1.x, indirect descriptors, the event index */
-#define VIRTIO_COMMON_FEATURES \
-	(VIRTIO_BIT(VIRTIO_F_VERSION_1) | VIRTIO_BIT(VIRTIO_RING_F_INDIRECT_DESC) | VIRTIO_BIT(VIRTIO_RING_F_EVENT_IDX))
+/* what every device here offers: virtio 1.x and indirect descriptors. The event index
+ * (VIRTIO_RING_F_EVENT_IDX) is implemented (virtq.c) and unit-tested, but not offered: with it
+ * offered, `make soak` panicked the node kernel under TCG (nested SVM) within 4-10 starts, and
+ * ran 30 of 30 without (see the soak figures in the issue notes). */
+#define VIRTIO_COMMON_FEATURES (VIRTIO_BIT(VIRTIO_F_VERSION_1) | VIRTIO_BIT(VIRTIO_RING_F_INDIRECT_DESC))
 #define VMMIO_MAX_QUEUES 2
 #define VMMIO_SIZE 0x1000
 

@@ -1,8 +1,8 @@
 /* hvnode-vmm unit tests: virtio-blk (virtio 1.2 section 5.2) driven through its registers on a
  * temporary file, with the real event loop (no KVM): the config space, OUT and IN round trips,
  * FLUSH, GET_ID, requests outside the disk, DISCARD and WRITE_ZEROES (ranges read back as
- * zeros; bad flags, ranges and payloads refused), a read-only disk, and the event index
- * deciding the used buffer interrupt. */
+ * zeros; bad flags, ranges and payloads refused), a read-only disk, and the event index not
+ * offered. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
@@ -178,24 +178,16 @@ static void test_read_only(void)
 	CHECK(request(1, 13, 0, ranges(1, 0, 8, 0), false) == S_IOERR);
 }
 
-/* the event index: no interrupt until the used entry the driver asked for (used_event) */
+/* the event index: not offered (virtio_dev.h says why): a driver asking for it has
+ * FEATURES_OK refused; the ring code for it is tested in test_virtq */
 static void test_event_idx(void)
 {
-	uint16_t used_event = 1;
+	uint32_t s = drv_negotiate(&v.mmio, disk(0), VIRTIO_BIT(VIRTIO_F_VERSION_1) | VIRTIO_BIT(VIRTIO_RING_F_EVENT_IDX));
 
-	up(0, VIRTIO_BIT(VIRTIO_F_VERSION_1) | VIRTIO_BIT(VIRTIO_RING_F_EVENT_IDX));
-	memcpy(mem_buf + AVAIL + 4 + 2 * QSIZE, &used_event, 2);
-	CHECK(request(0, 4, 0, 0, false) == S_OK);		/* used entry 0 */
-	CHECK(drv_rd(&v.mmio, disk(0) + VIRTIO_MMIO_INTERRUPT_STATUS) == 0);
-	CHECK(request(0, 4, 0, 0, false) == S_OK);		/* used entry 1: interrupt */
-	CHECK(drv_rd(&v.mmio, disk(0) + VIRTIO_MMIO_INTERRUPT_STATUS) == VIRTIO_MMIO_INT_VRING);
-	{
-		uint16_t avail_event;
-
-		memcpy(&avail_event, mem_buf + USED + 4 + 8 * QSIZE, 2);
-		CHECK(avail_event == 2);			/* tell me when entry 2 comes */
-	}
-	/* without the feature negotiated the device leaves avail_event alone */
+	CHECK(!(s & VIRTIO_CONFIG_S_FEATURES_OK));
+	drv_wr(&v.mmio, disk(0) + VIRTIO_MMIO_DEVICE_FEATURES_SEL, 0);
+	CHECK(!(drv_rd(&v.mmio, disk(0) + VIRTIO_MMIO_DEVICE_FEATURES) & VIRTIO_BIT(VIRTIO_RING_F_EVENT_IDX)));
+	/* without it the device leaves avail_event alone and interrupts for every batch */
 	up(0, VIRTIO_BIT(VIRTIO_F_VERSION_1));
 	CHECK(request(0, 4, 0, 0, false) == S_OK);
 	CHECK(mem_buf[USED + 4 + 8 * QSIZE] == 0 && drv_rd(&v.mmio, disk(0) + VIRTIO_MMIO_INTERRUPT_STATUS) == 1);
