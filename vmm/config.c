@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "config.h"
@@ -105,12 +106,26 @@ static int config_net(struct config *c, const char *val, char *err, size_t errle
 		return config_err(err, errlen, "--net: at most %d NICs", CONFIG_MAX_NICS);
 	*n = (struct config_nic){ 0 };
 	if (config_copy(buf, sizeof(buf), val) < 0)
-		return config_err(err, errlen, "--net: expected tap=NAME[,mac=XX:XX:XX:XX:XX:XX]");
+		return config_err(err, errlen, "--net: expected tap=NAME[,mac=XX:XX:XX:XX:XX:XX][,mtu=N][,offload=on|off]");
 	for (opt = strtok_r(buf, ",", &save); opt; opt = strtok_r(NULL, ",", &save)) {
 		if (strncmp(opt, "tap=", 4) == 0 && config_copy(n->tap, sizeof(n->tap), opt + 4) == 0)
 			continue;
 		if (strncmp(opt, "mac=", 4) == 0 && config_mac(opt + 4, n->mac) == 0) {
 			n->has_mac = true;
+			continue;
+		}
+		if (strncmp(opt, "mtu=", 4) == 0) {
+			char *end;
+			unsigned long mtu = strtoul(opt + 4, &end, 10);
+
+			if (opt[4] < '0' || opt[4] > '9' || *end || mtu < CONFIG_MIN_MTU || mtu > CONFIG_MAX_MTU)
+				return config_err(err, errlen, "--net: mtu must be %d-%d bytes, not '%s'",
+						  CONFIG_MIN_MTU, CONFIG_MAX_MTU, opt + 4);
+			n->mtu = (unsigned)mtu;
+			continue;
+		}
+		if (strcmp(opt, "offload=off") == 0 || strcmp(opt, "offload=on") == 0) {
+			n->offload_off = opt[9] == 'f';
 			continue;
 		}
 		return config_err(err, errlen, "--net: bad option '%s'", opt);

@@ -19,10 +19,14 @@ struct config_disk {
 	bool ro;
 };
 
+#define CONFIG_MIN_MTU 68	/* the IPv4 minimum (RFC 791) */
+#define CONFIG_MAX_MTU 9000	/* jumbo frames */
 struct config_nic {
 	char tap[16];
 	uint8_t mac[6];
 	bool has_mac;
+	unsigned mtu;		/* bytes, CONFIG_MIN_MTU-CONFIG_MAX_MTU; 0: the tap's */
+	bool offload_off;	/* offer no checksum or segmentation offload, no MRG_RXBUF */
 };
 
 struct config {

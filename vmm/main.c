@@ -269,7 +269,7 @@ static int devices_setup(struct vmm *v)
 	for (unsigned i = 0; ret == 0 && i < c->ndisks; i++)
 		ret = vblk_create(v, c->disk[i].path, c->disk[i].ro);
 	for (unsigned i = 0; ret == 0 && i < c->nnics; i++)
-		ret = vnet_create(v, c->nic[i].tap, c->nic[i].has_mac ? c->nic[i].mac : NULL);
+		ret = vnet_create(v, &c->nic[i]);
 	if (ret == 0 && c->rng)
 		ret = vrng_create(v);
 	if (ret == 0 && c->api_socket[0])
@@ -358,7 +358,8 @@ int main(int argc, char **argv)
 		return api_call(argv[2], argv[3]) < 0 ? EXIT_SYSTEM : 0;
 	if (argc == 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
 		printf("usage: hvnode-vmm --kernel FILE [--initrd FILE] [--cmdline TEXT] [--mem 256M] [--cpus N]\n"
-		       "  [--disk PATH[,ro]]... [--net tap=NAME[,mac=MAC]] [--rng] [--console stdio|file:PATH|socket:PATH]\n"
+		       "  [--disk PATH[,ro]]... [--net tap=NAME[,mac=MAC][,mtu=N][,offload=on|off]]... [--rng]\n"
+		       "  [--console stdio|file:PATH|socket:PATH]\n"
 		       "  [--api-socket PATH] [--name NAME] [--user NAME|UID[:GID]] [--acpi on|off] [--config FILE]\n");
 		return 0;
 	}

@@ -11,6 +11,7 @@
 #include <stddef.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <linux/if_tun.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <linux/audit.h>
@@ -50,7 +51,7 @@ static const struct sc_rule sc_vcpu[] = {
 static const unsigned long io_vcpu[] = { KVM_RUN, KVM_IRQ_LINE, KVM_KVMCLOCK_CTRL, 0 };
 /* event loop: queues (eventfds), disk I/O, tap, getrandom, console, process exit */
 static const struct sc_rule sc_loop[] = {
-	{ SYS_ioctl, "interrupt lines, restoring the console tty; requests below" },
+	{ SYS_ioctl, "interrupt lines, restoring the console tty, tap offloads; requests below" },
 	{ SYS_epoll_wait, "the event loop" },
 	{ SYS_epoll_pwait, "the event loop (libc's epoll_wait)" },
 	{ SYS_epoll_ctl, "watching the tap and console input as guest buffers come and go" },
@@ -70,7 +71,7 @@ static const struct sc_rule sc_loop[] = {
 	{ SYS_exit_group, "the VMM's exit with the guest's code" },
 	SC_END,
 };
-static const unsigned long io_loop[] = { KVM_IRQ_LINE, TCSETS, TCSETSW, 0 };
+static const unsigned long io_loop[] = { KVM_IRQ_LINE, TCSETS, TCSETSW, TUNSETOFFLOAD, 0 };
 /* API: one client at a time, pausing vCPUs (the kick signal), the power button */
 static const struct sc_rule sc_api[] = {
 	{ SYS_ioctl, "the power button's interrupt line, the guest clock across a pause; requests below" },

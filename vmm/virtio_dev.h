@@ -27,6 +27,9 @@ struct vdev_ops {
 	unsigned nqueues;
 	uint16_t qsize;
 	void (*notify)(void *dev, struct vmmio *t, unsigned q);
+	/* features_ok: whether the driver's accepted FEATURES (within the offer) go together;
+	 * false refuses FEATURES_OK. NULL: any subset of the offer. */
+	bool (*features_ok)(uint64_t features);
 };
 
 /* a device's chain handler: >= 0 bytes written to the chain (it goes to the used ring),
@@ -40,6 +43,8 @@ int vmmio_init(struct vmm *v, const struct vdev_ops *ops, void *dev, const void 
 unsigned vmmio_irq_pin(unsigned slot, bool acpi);
 int vmmio_drain(struct vmmio *t, unsigned q, vmmio_handler *fn);
 const struct gmem *vmmio_mem(const struct vmmio *t);
+uint64_t vmmio_features(const struct vmmio *t);
+int vmmio_pop_more(struct vmmio *t, struct virtq_chain *c, uint32_t **used_len);
 
 /* blk.c: the parsed form of one virtio-blk request (virtio 1.2 section 5.2.6) */
 #define VBLK_MAX_IOV VIRTQ_MAX_SEGS
@@ -63,12 +68,24 @@ struct vblk_req {
 int vblk_parse(const struct gmem *g, const struct virtq_chain *c, uint64_t capacity, bool ro,
 	       struct vblk_req *r);
 
-/* net.c: a transmit chain as an iovec for writev() to the tap (virtio 1.2 section 5.1.6.2) */
+/* net.c (virtio 1.2 section 5.1.6): frames of at most VNET_MAX_PACKET bytes (the receive
+ * buffer size a driver must give without MRG_RXBUF, 5.1.6.3.1: a 64 KiB TCP segment with its
+ * Ethernet and VLAN headers) after a 12-byte struct virtio_net_hdr_v1 */
 #define VNET_HDR_LEN 12
-#define VNET_MAX_FRAME (65536 + VNET_HDR_LEN)
+#define VNET_MAX_PACKET 65562
+#define VNET_MAX_FRAME (VNET_HDR_LEN + VNET_MAX_PACKET)
+#define VNET_DEFAULT_MTU 1500
 #define VNET_MAX_IOV (VIRTQ_MAX_SEGS + 1)	/* the VMM's vnet header, then the guest's segments */
-int vnet_tx_parse(const struct gmem *g, const struct virtq_chain *c, struct iovec *iov, unsigned *niov);
+/* vnet_tx_parse: a transmit chain as an iovec (at most VNET_MAX_IOV entries) for writev() to the
+ * tap: the guest's header, checked against FEATURES (the negotiated ones) and copied to HDR in
+ * its canonical form, then the guest's bytes after its header. 0, or -EINVAL to drop the frame. */
+int vnet_tx_parse(const struct gmem *g, const struct virtq_chain *c, uint64_t features, uint8_t hdr[VNET_HDR_LEN],
+		  struct iovec *iov, unsigned *niov);
+/* vnet_rx_iov: 0 and the receive buffers as iov, or -EINVAL (a driver bug: device broken). */
 int vnet_rx_iov(const struct gmem *g, const struct virtq_chain *c, struct iovec *iov, unsigned *niov);
+/* vnet_rx_hdr: the tap's header HDR of a received frame made fit for a guest with FEATURES, with
+ * NUM_BUFFERS set: 0, or -EINVAL when the frame needs an offload the guest did not accept. */
+int vnet_rx_hdr(uint8_t hdr[VNET_HDR_LEN], uint64_t features, uint16_t num_buffers);
 
 /* rng.c */
 int vrng_iov(const struct gmem *g, const struct virtq_chain *c, struct iovec *iov, unsigned *niov);

@@ -65,12 +65,45 @@ struct vmmio {
 	size_t cfglen;
 	struct vmmio_queue q[VMMIO_MAX_QUEUES];
 	struct counters *ctr;
-	struct virtq_chain chain;	/* used by the event loop only */
+	/* used by the event loop only: the chain a handler gets, the queue being drained, and the
+	 * further chains the handler took (vmmio_pop_more) with their used lengths */
+	struct virtq_chain chain;
+	struct virtq *snap;
+	struct { uint16_t head; uint32_t len; } more[VIRTQ_MAX_SIZE];
+	unsigned nmore;
 };
 
 const struct gmem *vmmio_mem(const struct vmmio *t)
 {
 	return &t->vmm->mem;
+}
+
+/* vmmio_features: the features the driver accepted; fixed from FEATURES_OK until the next reset,
+ * which waits for the handler in flight, so a chain handler may read them without the lock. */
+uint64_t vmmio_features(const struct vmmio *t)
+{
+	return t->drv_features;
+}
+
+/* vmmio_pop_more: inside a chain handler: 1 and the next available chain of the queue being
+ * drained in C, for data that continues past the handler's chain (a frame over several merged
+ * receive buffers, virtio 1.2 section 5.1.6.4); *USED_LEN is its used length, 0 until the
+ * handler sets it. 0 when the ring is empty, negative when it is broken. When the handler
+ * returns >= 0 these chains are used after its own, in the order taken, and published with it
+ * in one used index update; when it returns -EAGAIN they go back to the ring with its chain. */
+int vmmio_pop_more(struct vmmio *t, struct virtq_chain *c, uint32_t **used_len)
+{
+	int ret;
+
+	if (!t->snap || t->nmore >= VIRTQ_MAX_SIZE)
+		return -EINVAL;
+	ret = virtq_pop(&t->vmm->mem, t->snap, c);
+	if (ret <= 0)
+		return ret;
+	t->more[t->nmore].head = c->head;
+	t->more[t->nmore].len = 0;
+	*used_len = &t->more[t->nmore++].len;
+	return 1;
 }
 
 /* vmmio_irq_pin: the IOAPIC pin of virtio slot SLOT; with ACPI the guest routes all 15, without
@@ -162,17 +195,24 @@ int vmmio_drain(struct vmmio *t, unsigned q, vmmio_handler *fn)
 		ret = virtq_pop(g, &snap, &t->chain);
 		if (ret <= 0)
 			break;
+		t->snap = &snap;
+		t->nmore = 0;
 		ret = fn(t->dev, t, &t->chain);
+		t->snap = NULL;
 		if (ret == -EAGAIN) {
-			snap.last_avail--;
+			snap.last_avail = (uint16_t)(snap.last_avail - 1 - t->nmore);
 			ret = 1;
 			break;
 		}
 		if (ret >= 0)
-			ret = virtq_push(g, &snap, t->chain.head, (uint32_t)ret);
+			ret = virtq_fill(g, &snap, t->chain.head, (uint32_t)ret);
+		for (unsigned i = 0; i < t->nmore && ret >= 0; i++)
+			ret = virtq_fill(g, &snap, t->more[i].head, t->more[i].len);
+		if (ret >= 0)
+			ret = virtq_flush(g, &snap);
 		if (ret < 0)
 			break;
-		used++;
+		used += 1 + t->nmore;
 		ret = 0;
 	}
 	if (budget == 0)	/* more work than one ring's worth: come back after other events */
@@ -250,7 +290,8 @@ static void vmmio_set_features(struct vmmio *t, uint32_t val)
 }
 
 /* vmmio_set_status: the driver's steps (virtio 1.2 3.1.1). FEATURES_OK is refused (reads back
- * clear) for features outside the offer or without VERSION_1; DRIVER_OK is ignored without
+ * clear) for features outside the offer, without VERSION_1, or that the device's features_ok
+ * rejects (a feature without the one it depends on); DRIVER_OK is ignored without
  * FEATURES_OK; NEEDS_RESET is only ever set by the device. At DRIVER_OK every ready queue is
  * looked at once, for buffers made available before it. */
 static void vmmio_set_status(struct vmmio *t, uint32_t val)
@@ -263,7 +304,8 @@ static void vmmio_set_status(struct vmmio *t, uint32_t val)
 	}
 	val &= 0xff & ~(uint32_t)VIRTIO_CONFIG_S_NEEDS_RESET;
 	if ((val & VIRTIO_CONFIG_S_FEATURES_OK) && !(old & VIRTIO_CONFIG_S_FEATURES_OK) &&
-	    ((t->drv_features & ~t->ops->features) || !(t->drv_features & VIRTIO_BIT(VIRTIO_F_VERSION_1))))
+	    ((t->drv_features & ~t->ops->features) || !(t->drv_features & VIRTIO_BIT(VIRTIO_F_VERSION_1)) ||
+	     (t->ops->features_ok && !t->ops->features_ok(t->drv_features))))
 		val &= ~(uint32_t)VIRTIO_CONFIG_S_FEATURES_OK;
 	if (!(val & VIRTIO_CONFIG_S_FEATURES_OK))
 		val &= ~(uint32_t)VIRTIO_CONFIG_S_DRIVER_OK;

@@ -187,10 +187,9 @@ int virtq_pop(const struct gmem *g, struct virtq *q, struct virtq_chain *c)
 	return 1;
 }
 
-int virtq_push(const struct gmem *g, struct virtq *q, uint16_t head, uint32_t len)
+int virtq_fill(const struct gmem *g, struct virtq *q, uint16_t head, uint32_t len)
 {
 	uint32_t elem[2] = { head, len };
-	uint16_t idx;
 	int ret;
 
 	if (q->size == 0 || head >= q->size)
@@ -198,13 +197,21 @@ int virtq_push(const struct gmem *g, struct virtq *q, uint16_t head, uint32_t le
 	ret = virtq_store(g, q->used + 4 + 8u * (q->used_idx % q->size), elem, sizeof(elem));
 	if (ret < 0)
 		return ret;
-	__atomic_thread_fence(__ATOMIC_RELEASE);
-	idx = q->used_idx + 1;
-	ret = virtq_store(g, q->used + 2, &idx, 2);
-	if (ret < 0)
-		return ret;
-	q->used_idx = idx;
+	q->used_idx++;
 	return 0;
+}
+
+int virtq_flush(const struct gmem *g, const struct virtq *q)
+{
+	__atomic_thread_fence(__ATOMIC_RELEASE);
+	return virtq_store(g, q->used + 2, &q->used_idx, 2);
+}
+
+int virtq_push(const struct gmem *g, struct virtq *q, uint16_t head, uint32_t len)
+{
+	int ret = virtq_fill(g, q, head, len);
+
+	return ret < 0 ? ret : virtq_flush(g, q);
 }
 
 bool virtq_want_irq(const struct gmem *g, const struct virtq *q, uint16_t old)
@@ -262,4 +269,9 @@ size_t virtq_write(const struct gmem *g, const struct virtq_chain *c, uint64_t o
 		   size_t len)
 {
 	return virtq_copy(g, c, c->nread, c->nseg, off, (uint8_t *)src, len, true);
+}
+
+size_t virtq_read_back(const struct gmem *g, const struct virtq_chain *c, uint64_t off, void *dst, size_t len)
+{
+	return virtq_copy(g, c, c->nread, c->nseg, off, dst, len, false);
 }

@@ -71,6 +71,11 @@ int virtq_check(const struct gmem *g, const struct virtq *q);
  * broken. With EVENT_IDX an empty ring first gets avail_event (the used ring's last field) set
  * to the next entry, so that the driver notifies when it adds one, and is looked at again. */
 int virtq_pop(const struct gmem *g, struct virtq *q, struct virtq_chain *c);
+/* virtq_fill: used entry (HEAD, LEN bytes written) at the device's used index, which advances;
+ * the driver sees it at virtq_flush, which publishes the index (release order). virtq_push is
+ * the two for one entry. 0, or negative when the used ring is outside guest memory. */
+int virtq_fill(const struct gmem *g, struct virtq *q, uint16_t head, uint32_t len);
+int virtq_flush(const struct gmem *g, const struct virtq *q);
 int virtq_push(const struct gmem *g, struct virtq *q, uint16_t head, uint32_t len);
 /* virtq_want_irq: whether the driver wants a used buffer notification for the entries the
  * device added since used index OLD (its value before this batch): without EVENT_IDX unless
@@ -80,5 +85,8 @@ bool virtq_want_irq(const struct gmem *g, const struct virtq *q, uint16_t old);
 size_t virtq_read(const struct gmem *g, const struct virtq_chain *c, uint64_t off, void *dst, size_t len);
 size_t virtq_write(const struct gmem *g, const struct virtq_chain *c, uint64_t off, const void *src,
 		   size_t len);
+/* virtq_read_back: copies up to len bytes from offset off of the writable part (what the device
+ * or the host kernel wrote there; the guest may change it meanwhile); returns the count. */
+size_t virtq_read_back(const struct gmem *g, const struct virtq_chain *c, uint64_t off, void *dst, size_t len);
 
 #endif

@@ -132,9 +132,12 @@ bool pm_power_button(struct vmm *v);
 bool pm_power_button_pending(struct vmm *v);
 void i8042_ctrl_alt_del(struct i8042 *k);
 int vblk_create(struct vmm *v, const char *path, bool ro);
-int vnet_create(struct vmm *v, const char *tap, const uint8_t *mac);
-/* vnet_attach: as vnet_create on an open FD. */
-int vnet_attach(struct vmm *v, int fd, const char *name, const uint8_t *mac);
+/* vnet_create: one NIC (net.c) on the tap CFG names, with CFG's MAC (or one derived from the tap's
+ * name), MTU (0: the tap's) and offloads. vnet_attach: the same on FD, an open tap (or, in the
+ * unit tests, a socket that keeps message boundaries) whose frames carry a 12-byte vnet header;
+ * MTU 0 there means 1500. The NIC owns FD. */
+int vnet_create(struct vmm *v, const struct config_nic *cfg);
+int vnet_attach(struct vmm *v, int fd, const struct config_nic *cfg);
 int vrng_create(struct vmm *v);
 int api_create(struct vmm *v, const char *path);
 int api_start(struct vmm *v);

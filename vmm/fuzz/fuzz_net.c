@@ -1,5 +1,6 @@
-/* hvnode-vmm fuzz target: virtio-net transmit/receive chain parsers (net.c) and the
- * virtio-rng buffer collector (rng.c) on chains from arbitrary rings. */
+/* hvnode-vmm fuzz target: virtio-net transmit/receive chain parsers and the receive header
+ * check (net.c), without and with every offload negotiated, and the virtio-rng buffer
+ * collector (rng.c), on chains from arbitrary rings. */
 #include "fuzz_ring.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -25,6 +26,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static struct virtq_chain c;
 	static struct iovec iov[VNET_MAX_IOV];
+	static const uint64_t features[] = { 0, ~0ull };
+	uint8_t hdr[VNET_HDR_LEN];
 	struct gmem g;
 	struct virtq q;
 	unsigned n;
@@ -32,8 +35,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (fuzz_ring(data, size, &g, &q) < 0)
 		return 0;
 	for (unsigned i = 0; i < q.size && virtq_pop(&g, &q, &c) == 1; i++) {
-		if (vnet_tx_parse(&g, &c, iov, &n) == 0)
-			fuzz_read(iov, n);
+		for (unsigned f = 0; f < 2; f++) {
+			if (vnet_tx_parse(&g, &c, features[f], hdr, iov, &n) == 0)
+				fuzz_read(iov, n);
+			if (virtq_read(&g, &c, 0, hdr, sizeof(hdr)) == sizeof(hdr))
+				(void)vnet_rx_hdr(hdr, features[f], 1);
+		}
 		if (vnet_rx_iov(&g, &c, iov, &n) == 0)
 			fuzz_touch(iov, n);
 		if (vrng_iov(&g, &c, iov, &n) == 0)

@@ -51,8 +51,17 @@ static void test_args(void)
 	CHECK(config_set(&c, "net", "tap=a", err, sizeof(err)) == 0);
 	CHECK(config_set(&c, "net", "tap=a,mac=02:00:00:00:00:02", err, sizeof(err)) < 0 && strstr(err, "twice"));
 	CHECK(config_set(&c, "net", "tap=b,mac=02:00:00:00:00:02", err, sizeof(err)) == 0);
-	CHECK(config_set(&c, "net", "tap=c", err, sizeof(err)) == 0);
-	CHECK(config_set(&c, "net", "tap=d", err, sizeof(err)) == 0);
+	/* MTU 68-9000 and offloads on or off; a bad value names itself */
+	CHECK(config_set(&c, "net", "tap=c,mtu=9001", err, sizeof(err)) < 0 && strstr(err, "'9001'"));
+	CHECK(config_set(&c, "net", "tap=c,mtu=67", err, sizeof(err)) < 0 && strstr(err, "68-9000"));
+	CHECK(config_set(&c, "net", "tap=c,mtu=", err, sizeof(err)) < 0);
+	CHECK(config_set(&c, "net", "tap=c,mtu=-1500", err, sizeof(err)) < 0);
+	CHECK(config_set(&c, "net", "tap=c,mtu=1500x", err, sizeof(err)) < 0);
+	CHECK(config_set(&c, "net", "tap=c,offload=maybe", err, sizeof(err)) < 0 && strstr(err, "offload=maybe"));
+	CHECK(config_set(&c, "net", "tap=c,mtu=9000", err, sizeof(err)) == 0);
+	CHECK(config_set(&c, "net", "tap=d,offload=off,mtu=68", err, sizeof(err)) == 0);
+	CHECK(c.nic[2].mtu == 9000 && !c.nic[2].offload_off && c.nic[3].mtu == 68 && c.nic[3].offload_off &&
+	      c.nic[0].mtu == 0);
 	CHECK(config_set(&c, "net", "tap=e", err, sizeof(err)) < 0 && strstr(err, "at most 4 NICs"));
 	CHECK(c.nnics == 4 && !c.nic[0].has_mac && c.nic[1].has_mac && c.nic[1].mac[5] == 2 &&
 	      strcmp(c.nic[3].tap, "d") == 0);

@@ -1,4 +1,4 @@
-# SUMMARY: inside a node: hvnode-vmm boots the node's kernel (5 GiB, two NICs, paused and resumed) and a stock Debian 12 (its cloud kernel and initrd, systemd to multi-user, DHCP) as 2-vCPU guests with virtio blk/net/rng found through ACPI, confined; the power button powers them off
+# SUMMARY: inside a node: hvnode-vmm boots the node's kernel (5 GiB, two NICs, MTU 9000 and TSO both ways, paused and resumed) and a stock Debian 12 (its cloud kernel and initrd, systemd to multi-user, DHCP) as 2-vCPU guests with virtio blk/net/rng found through ACPI, confined; the power button powers them off
 set -eu
 . "$(dirname "$0")/../lib/lib.sh"
 : "${BUSYBOX:?BUSYBOX must point to the static busybox binary}"
@@ -16,7 +16,10 @@ mkdir -p "$WORK/initramfs/bin" "$WORK/initramfs/proc" "$WORK/initramfs/sys" "$WO
 	"$WORK/initramfs/tmp" "$WORK/carry"
 cp "$BUSYBOX" "$WORK/initramfs/bin/busybox"
 cp "$HERE/guest-init" "$WORK/initramfs/init"
-chmod 755 "$WORK/initramfs/init" "$WORK/initramfs/bin/busybox"
+"${MUSL_CC:?MUSL_CC must point to musl-gcc}" -static -Os -Wall -Wextra -Werror -o "$WORK/carry/hvtest-tcp" \
+	"$HERE/../lib/hvtest-tcp.c"
+cp "$WORK/carry/hvtest-tcp" "$WORK/initramfs/bin/hvtest-tcp"
+chmod 755 "$WORK/initramfs/init" "$WORK/initramfs/bin/busybox" "$WORK/initramfs/bin/hvtest-tcp"
 (cd "$WORK/initramfs" && find . | LC_ALL=C sort | cpio --reproducible -o -H newc -R 0:0 2>/dev/null) |
 	gzip -n >"$WORK/carry/guest.gz"
 : "${DEBIAN_GUEST_DIR:?DEBIAN_GUEST_DIR must hold the Debian guest (scripts/debian-guest.sh)}"
@@ -65,6 +68,22 @@ pause_check() {
 	echo "  figures: $(node_sh "cat /tmp/g/pause.txt; sed -n 's/.*HVGUEST: \(clock max step.*\)/\1/p' $LOG" | tr -d '\r' | tr '\n' ' ')"
 }
 
+# offload_check: eth1 (tap0b, MTU 9000) carries jumbo frames and bulk TCP both ways with
+# segmentation offload: more than 9100 bytes per frame on average (each transfer is 8 MiB).
+offload_check() {
+	guest_marker 'HVGUEST: eth1 mtu 9000' || fail=1
+	guest_marker 'HVGUEST: jumbo ping ok' || fail=1
+	check "an 8000-byte ping is one frame (3 pings: at most 10 frames with ARP and IPv6; 18 at MTU 1500)" \
+		"n=\$(sed -n 's/.*HVGUEST: jumbo ping ok, \([0-9]*\) frames.*/\1/p' $LOG); [ -n \"\$n\" ] && [ \$n -le 10 ]" || fail=1
+	for dir in send recv; do
+		guest_marker "HVGUEST: tcp $dir ok" || guest_marker "HVGUEST: tcp $dir ok" || fail=1
+		check "TCP $dir through the guest's TSO: more than 9100 bytes per frame" \
+			"n=\$(sed -n 's/.*HVGUEST: tcp $dir ok, \([0-9]*\) bytes per frame.*/\1/p' $LOG); [ -n \"\$n\" ] && [ \$n -gt 9100 ]" || fail=1
+	done
+	check "the node received the guest's 8 MiB" "grep -q 'received 8388608 bytes' /tmp/g/tcp-5001.txt" || fail=1
+	echo "  figures: $(node_sh "sed -n 's/.*HVGUEST: \(jumbo.*\|tcp.*\)/\1/p' $LOG" | tr -d '\r' | tr '\n' ' ')"
+}
+
 # run_guest WHO KERNEL INITRD TAP [MEM [EXTRA_VMM_ARGS [EXTRA_CMDLINE]]]: one guest from start to
 # its poweroff, with every check.
 run_guest() {
@@ -91,8 +110,8 @@ run_guest() {
 	ndev=4
 	if [ -n "${6:-}" ]; then
 		ndev=5
-		check "the second NIC's tap0b, 10.9.0.1 on the node's side" \
-			"ip addr add 10.9.0.1/24 dev tap0b && ip link set tap0b up" || fail=1
+		check "the second NIC's tap0b, 10.9.0.1 on the node's side, MTU 9000" \
+			"ip addr add 10.9.0.1/24 dev tap0b && ip link set tap0b mtu 9000 up" || fail=1
 	fi
 	guest_marker 'HVGUEST: init reached' || fail=1
 	guest_marker 'HVGUEST: cpus nproc=2 cpuinfo=2' || fail=1
@@ -104,6 +123,7 @@ run_guest() {
 	guest_marker "HVGUEST: ping $peer ok" || fail=1
 	if [ -n "${6:-}" ]; then
 		guest_marker 'HVGUEST: ping 10.9.0.1 on eth1 ok' || fail=1
+		offload_check
 		guest_marker 'HVGUEST: memory MemTotal ok' || fail=1
 		pause_check
 	fi
@@ -119,11 +139,18 @@ run_guest() {
 	if [ "$fail" != 0 ]; then
 		echo "  guest console and VMM output:"
 		node_sh "tail -n 40 $LOG; cat /tmp/g/vmm.out" | sed 's/^/    /'
+		echo "  the VMM's exit code, its process and the node's last kernel lines:"
+		node_sh "cat /tmp/g/vmm.rc; for p in \$(pidof hvnode-vmm); do grep -E '^(State|Threads)' /proc/\$p/status; \
+			cat /proc/\$p/task/*/wchan 2>/dev/null; echo; done; dmesg | tail -n 25" | sed 's/^/    /'
 	fi
 }
 # The node's kernel as guest also gets 5 GiB (more than fits below the MMIO hole; backed lazily),
 # a second NIC on a tap of its own (10.9.0.1 on the node's side) and a pause.
-run_guest node vmlinuz guest.gz tap0 5G "--net tap=tap0b" "hvtest.eth1=10.9.0.2/24 hvtest.mem_kib=5000000"
+# The node's TCP ends for offload_check (its /tmp is noexec: the tool runs from a tmpfs of its own).
+node_sh "mkdir -p /tmp/t && mount -t tmpfs -o size=4m,mode=755 hvtest /tmp/t && cp /tmp/g/hvtest-tcp /tmp/t/ && \
+	chmod 755 /tmp/t/hvtest-tcp && (/tmp/t/hvtest-tcp listen 5001 recv 8 >/tmp/g/tcp-5001.txt 2>&1 &) && \
+	(/tmp/t/hvtest-tcp listen 5002 send 8 >/tmp/g/tcp-5002.txt 2>&1 &)" >/dev/null
+run_guest node vmlinuz guest.gz tap0 5G "--net tap=tap0b,mtu=9000" "hvtest.eth1=10.9.0.2/24 hvtest.mem_kib=5000000"
 
 # The stock Debian guest: systemd to multi-user with both vCPUs, its root disk and a scratch disk,
 # DHCP through the bridge; the API's shutdown presses the power button and systemd powers off.
