@@ -31,6 +31,7 @@
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
+#include <time.h>
 #include <unistd.h>
 #include <linux/if_tun.h>
 #include <linux/virtio_net.h>
@@ -41,6 +42,7 @@
 #define VNET_RXQ 0
 #define VNET_TXQ 1
 #define VNET_DROPS_PER_WAKE 16	/* bad frames read in a row before other events get a turn */
+#define VNET_OFFLOAD_MS 100	/* the least time between two TUNSETOFFLOAD changes */
 
 /* what every NIC offers, and the offloads on top (--net offload=off leaves them out) */
 #define VNET_PLAIN_FEATURES (VIRTIO_COMMON_FEATURES | VIRTIO_BIT(VIRTIO_NET_F_MAC) | VIRTIO_BIT(VIRTIO_NET_F_MTU))
@@ -54,7 +56,8 @@ struct vnet {
 	int tap;
 	bool rx_watched;
 	bool tap_gone;		/* the tap failed or hung up: it left the loop for good */
-	unsigned tap_offload;	/* the TUN_F_* flags last asked of the tap */
+	unsigned tap_offload;	/* the TUN_F_* flags the tap has */
+	int64_t offload_ms;	/* when they were last asked for (CLOCK_MONOTONIC, ms) */
 	struct counters ctr;
 	struct vmmio *t;
 	struct vmm *vmm;
@@ -88,7 +91,7 @@ static bool vnet_features_ok(uint64_t f)
 	return !((HAS(f, VIRTIO_NET_F_HOST_TSO4) || HAS(f, VIRTIO_NET_F_HOST_TSO6)) && !HAS(f, VIRTIO_NET_F_CSUM));
 }
 
-/* vnet_tx_hdr: checks the guest's transmit header H (host byte order after the copy) for a frame
+/* vnet_tx_hdr: checks the guest's transmit header H (a copy; little-endian fields) for a frame
  * of LEN bytes after it, under FEATURES; 0 and H in its canonical form (fields that do not
  * apply zeroed, num_buffers 0), or -EINVAL (virtio 1.2 section 5.1.6.2). */
 static int vnet_tx_hdr(struct virtio_net_hdr_v1 *h, uint64_t features, uint64_t len)
@@ -224,9 +227,13 @@ static void vnet_tap_gone(struct vnet *n, int err)
 
 /* vnet_tap_offload: the tap hands over only what the guest accepted (TUNSETOFFLOAD); frames
  * the tap queued before a change are checked one by one (vnet_rx_hdr). A failure (not a tap:
- * the unit tests' sockets) leaves the tap as it is: those frames are checked the same way. */
+ * the unit tests' sockets) leaves the tap as it is: those frames are checked the same way.
+ * At most one change per VNET_OFFLOAD_MS: each takes the host's network configuration lock
+ * and sends a netlink event, and a guest can renegotiate (reset) in a loop. */
 static void vnet_tap_offload(struct vnet *n, uint64_t f)
 {
+	struct timespec now;
+	int64_t ms;
 	unsigned want = 0;
 
 	if (HAS(f, VIRTIO_NET_F_GUEST_CSUM))
@@ -235,10 +242,14 @@ static void vnet_tap_offload(struct vnet *n, uint64_t f)
 		want |= TUN_F_TSO4;
 	if (HAS(f, VIRTIO_NET_F_GUEST_TSO6))
 		want |= TUN_F_TSO6;
-	if (want != n->tap_offload) {
+	if (want == n->tap_offload || clock_gettime(CLOCK_MONOTONIC, &now) < 0)
+		return;
+	ms = (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000;
+	if (n->offload_ms && ms - n->offload_ms < VNET_OFFLOAD_MS)
+		return;
+	n->offload_ms = ms;
+	if (ioctl(n->tap, TUNSETOFFLOAD, (unsigned long)want) == 0)
 		n->tap_offload = want;
-		(void)ioctl(n->tap, TUNSETOFFLOAD, want);
-	}
 }
 
 /* vnet_rx: without MRG_RXBUF: a frame straight into the guest's buffer; a frame whose header
@@ -326,6 +337,11 @@ static int vnet_rx_merge(struct vnet *n, struct vmmio *t, struct virtq_chain *c,
 		size_t w;
 		int ret = vmmio_pop_more(t, &n->more, &used_len);
 
+		if (ret == -ENOBUFS) {	/* the whole ring is too small for it: drop it */
+			n->pending = 0;
+			n->ctr.errors++;
+			return -EAGAIN;
+		}
 		if (ret <= 0)
 			return ret == 0 ? -EAGAIN : ret;
 		if (n->more.nread != 0 || n->more.wlen == 0)

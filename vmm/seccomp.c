@@ -55,7 +55,7 @@ static const struct sc_rule sc_loop[] = {
 	{ SYS_epoll_wait, "the event loop" },
 	{ SYS_epoll_pwait, "the event loop (libc's epoll_wait)" },
 	{ SYS_epoll_ctl, "watching the tap and console input as guest buffers come and go" },
-	{ SYS_read, "eventfds, console input" },
+	{ SYS_read, "eventfds, console input, tap frames (merged receive buffers)" },
 	{ SYS_readv, "tap frames into guest buffers" },
 	{ SYS_preadv, "virtio-blk reads" },
 	{ SYS_pwritev, "virtio-blk writes" },

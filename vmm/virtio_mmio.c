@@ -78,8 +78,9 @@ const struct gmem *vmmio_mem(const struct vmmio *t)
 	return &t->vmm->mem;
 }
 
-/* vmmio_features: the features the driver accepted; fixed from FEATURES_OK until the next reset,
- * which waits for the handler in flight, so a chain handler may read them without the lock. */
+/* vmmio_features: the features the driver accepted; fixed from FEATURES_OK until the next reset
+ * (status bits stay set until then, vmmio_set_status), which waits for the handler in flight,
+ * so a chain handler may read them without the lock. */
 uint64_t vmmio_features(const struct vmmio *t)
 {
 	return t->drv_features;
@@ -88,15 +89,18 @@ uint64_t vmmio_features(const struct vmmio *t)
 /* vmmio_pop_more: inside a chain handler: 1 and the next available chain of the queue being
  * drained in C, for data that continues past the handler's chain (a frame over several merged
  * receive buffers, virtio 1.2 section 5.1.6.4); *USED_LEN is its used length, 0 until the
- * handler sets it. 0 when the ring is empty, negative when it is broken. When the handler
+ * handler sets it. 0 when the ring is empty, -ENOBUFS when the handler already holds every
+ * entry of the ring (the data can never fit), negative when it is broken. When the handler
  * returns >= 0 these chains are used after its own, in the order taken, and published with it
  * in one used index update; when it returns -EAGAIN they go back to the ring with its chain. */
 int vmmio_pop_more(struct vmmio *t, struct virtq_chain *c, uint32_t **used_len)
 {
 	int ret;
 
-	if (!t->snap || t->nmore >= VIRTQ_MAX_SIZE)
+	if (!t->snap)
 		return -EINVAL;
+	if (t->nmore + 1 >= t->snap->size)
+		return -ENOBUFS;
 	ret = virtq_pop(&t->vmm->mem, t->snap, c);
 	if (ret <= 0)
 		return ret;
@@ -303,6 +307,10 @@ static void vmmio_set_status(struct vmmio *t, uint32_t val)
 		return;
 	}
 	val &= 0xff & ~(uint32_t)VIRTIO_CONFIG_S_NEEDS_RESET;
+	/* the driver sets bits and never clears them but by a reset (virtio 1.2 2.1.2): so the
+	 * accepted features stay fixed while the device is live (vmmio_features) */
+	val |= old & (VIRTIO_CONFIG_S_ACKNOWLEDGE | VIRTIO_CONFIG_S_DRIVER | VIRTIO_CONFIG_S_FEATURES_OK |
+		      VIRTIO_CONFIG_S_DRIVER_OK);
 	if ((val & VIRTIO_CONFIG_S_FEATURES_OK) && !(old & VIRTIO_CONFIG_S_FEATURES_OK) &&
 	    ((t->drv_features & ~t->ops->features) || !(t->drv_features & VIRTIO_BIT(VIRTIO_F_VERSION_1)) ||
 	     (t->ops->features_ok && !t->ops->features_ok(t->drv_features))))
