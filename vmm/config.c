@@ -104,7 +104,7 @@ static int config_net(struct config *c, const char *val, char *err, size_t errle
 
 	if (c->nnics >= CONFIG_MAX_NICS)
 		return config_err(err, errlen, "--net: at most %d NICs", CONFIG_MAX_NICS);
-	*n = (struct config_nic){ 0 };
+	*n = (struct config_nic){ .offload_off = true };	/* offloads are asked for (offload=on) */
 	if (config_copy(buf, sizeof(buf), val) < 0)
 		return config_err(err, errlen, "--net: expected tap=NAME[,mac=XX:XX:XX:XX:XX:XX][,mtu=N][,offload=on|off]");
 	for (opt = strtok_r(buf, ",", &save); opt; opt = strtok_r(NULL, ",", &save)) {

@@ -26,7 +26,7 @@ struct config_nic {
 	uint8_t mac[6];
 	bool has_mac;
 	unsigned mtu;		/* bytes, CONFIG_MIN_MTU-CONFIG_MAX_MTU; 0: the tap's */
-	bool offload_off;	/* offer no checksum or segmentation offload, no MRG_RXBUF */
+	bool offload_off;	/* offer no checksum or segmentation offload, no MRG_RXBUF (--net's default) */
 };
 
 struct config {

@@ -1,5 +1,5 @@
 /* hvnode-vmm: virtio-net over a tap device, virtio 1.2 section 5.1: queue 0 receives, queue 1
- * transmits. Offered: MAC, MTU (the tap's, or --net mtu=), and unless --net offload=off the
+ * transmits. Offered: MAC, MTU (the tap's, or --net mtu=), and with --net offload=on the
  * offloads a Linux guest expects: CSUM and HOST_TSO4/6 (the guest hands over partially
  * checksummed frames and TCP segments of up to 64 KiB, which the host kernel completes),
  * GUEST_CSUM and GUEST_TSO4/6 (the tap hands them on to the guest; TUNSETOFFLOAD follows what

@@ -58,10 +58,10 @@ static void test_args(void)
 	CHECK(config_set(&c, "net", "tap=c,mtu=-1500", err, sizeof(err)) < 0);
 	CHECK(config_set(&c, "net", "tap=c,mtu=1500x", err, sizeof(err)) < 0);
 	CHECK(config_set(&c, "net", "tap=c,offload=maybe", err, sizeof(err)) < 0 && strstr(err, "offload=maybe"));
-	CHECK(config_set(&c, "net", "tap=c,mtu=9000", err, sizeof(err)) == 0);
+	CHECK(config_set(&c, "net", "tap=c,mtu=9000,offload=on", err, sizeof(err)) == 0);
 	CHECK(config_set(&c, "net", "tap=d,offload=off,mtu=68", err, sizeof(err)) == 0);
 	CHECK(c.nic[2].mtu == 9000 && !c.nic[2].offload_off && c.nic[3].mtu == 68 && c.nic[3].offload_off &&
-	      c.nic[0].mtu == 0);
+	      c.nic[0].mtu == 0 && c.nic[0].offload_off);
 	CHECK(config_set(&c, "net", "tap=e", err, sizeof(err)) < 0 && strstr(err, "at most 4 NICs"));
 	CHECK(c.nnics == 4 && !c.nic[0].has_mac && c.nic[1].has_mac && c.nic[1].mac[5] == 2 &&
 	      strcmp(c.nic[3].tap, "d") == 0);
