@@ -7,7 +7,6 @@
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "config.h"
@@ -115,10 +114,9 @@ static int config_net(struct config *c, const char *val, char *err, size_t errle
 			continue;
 		}
 		if (strncmp(opt, "mtu=", 4) == 0) {
-			char *end;
-			unsigned long mtu = strtoul(opt + 4, &end, 10);
+			uint64_t mtu;
 
-			if (opt[4] < '0' || opt[4] > '9' || *end || mtu < CONFIG_MIN_MTU || mtu > CONFIG_MAX_MTU)
+			if (config_number(opt + 4, CONFIG_MAX_MTU, &mtu) < 0 || mtu < CONFIG_MIN_MTU)
 				return config_err(err, errlen, "--net: mtu must be %d-%d bytes, not '%s'",
 						  CONFIG_MIN_MTU, CONFIG_MAX_MTU, opt + 4);
 			n->mtu = (unsigned)mtu;

@@ -185,10 +185,16 @@ int vnet_rx_hdr(uint8_t hdr[VNET_HDR_LEN], uint64_t features, uint16_t num_buffe
 	return 0;
 }
 
+/* vnet_rx_usable: a receive chain is writable only and holds at least the header */
+static bool vnet_rx_usable(const struct virtq_chain *c)
+{
+	return c->nread == 0 && c->wlen >= VNET_HDR_LEN;
+}
+
 int vnet_rx_iov(const struct gmem *g, const struct virtq_chain *c, struct iovec *iov, unsigned *niov)
 {
 	*niov = 0;
-	if (c->nread != 0 || c->wlen < VNET_HDR_LEN)
+	if (!vnet_rx_usable(c))
 		return -EINVAL;
 	return vnet_iov(g, c, 0, c->nseg, iov, niov);
 }
@@ -252,6 +258,21 @@ static void vnet_tap_offload(struct vnet *n, uint64_t f)
 		n->tap_offload = want;
 }
 
+/* vnet_tap_read: the next frame from the tap into IOV: its length, or 0 when there is none for
+ * now or the tap is gone (vnet_tap_gone: a hangup or an error). */
+static ssize_t vnet_tap_read(struct vnet *n, const struct iovec *iov, unsigned niov)
+{
+	ssize_t r = readv(n->tap, iov, (int)niov);
+
+	if (r < 0 && (errno == EAGAIN || errno == EINTR))
+		return 0;
+	if (r <= 0) {
+		vnet_tap_gone(n, r < 0 ? errno : 0);
+		return 0;
+	}
+	return r;
+}
+
 /* vnet_rx: without MRG_RXBUF: a frame straight into the guest's buffer; a frame whose header
  * does not fit the guest's features is dropped and the buffer takes the next one. */
 static int vnet_rx(struct vnet *n, struct vmmio *t, struct virtq_chain *c, uint64_t f)
@@ -268,13 +289,9 @@ static int vnet_rx(struct vnet *n, struct vmmio *t, struct virtq_chain *c, uint6
 		n->ctr.errors++;
 	}
 	for (unsigned drops = 0; drops < VNET_DROPS_PER_WAKE; drops++) {
-		r = readv(n->tap, n->iov, (int)niov);
-		if (r < 0 && (errno == EAGAIN || errno == EINTR))
-			return -EAGAIN;	/* nothing to read: keep the buffer */
-		if (r <= 0) {
-			vnet_tap_gone(n, r < 0 ? errno : 0);
-			return -EAGAIN;
-		}
+		r = vnet_tap_read(n, n->iov, niov);
+		if (r == 0)
+			return -EAGAIN;	/* nothing to read (or the tap is gone): keep the buffer */
 		if ((uint64_t)r > c->wlen)	/* readv cannot; the used length must not either */
 			r = (ssize_t)c->wlen;
 		if (r >= VNET_HDR_LEN && virtq_read_back(g, c, 0, hdr, sizeof(hdr)) == sizeof(hdr) &&
@@ -292,15 +309,13 @@ static int vnet_rx(struct vnet *n, struct vmmio *t, struct virtq_chain *c, uint6
  * false when there is none (or the tap is gone). A frame longer than rxbuf is dropped. */
 static bool vnet_rx_read(struct vnet *n)
 {
-	for (unsigned drops = 0; drops < VNET_DROPS_PER_WAKE; drops++) {
-		ssize_t r = read(n->tap, n->rxbuf, sizeof(n->rxbuf));
+	const struct iovec iov = { .iov_base = n->rxbuf, .iov_len = sizeof(n->rxbuf) };
 
-		if (r < 0 && (errno == EAGAIN || errno == EINTR))
+	for (unsigned drops = 0; drops < VNET_DROPS_PER_WAKE; drops++) {
+		ssize_t r = vnet_tap_read(n, &iov, 1);
+
+		if (r == 0)
 			return false;
-		if (r <= 0) {
-			vnet_tap_gone(n, r < 0 ? errno : 0);
-			return false;
-		}
 		if (r >= VNET_HDR_LEN && (size_t)r <= VNET_MAX_FRAME) {
 			n->pending = (size_t)r;
 			return true;
@@ -319,7 +334,7 @@ static int vnet_rx_merge(struct vnet *n, struct vmmio *t, struct virtq_chain *c,
 	uint16_t nbuf = 1;
 	size_t off, first;
 
-	if (c->nread != 0 || c->wlen < VNET_HDR_LEN)
+	if (!vnet_rx_usable(c))
 		return -EINVAL;
 	for (unsigned drops = 0;; drops++) {
 		if (drops == VNET_DROPS_PER_WAKE || (!n->pending && !vnet_rx_read(n)))
