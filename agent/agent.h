@@ -35,10 +35,15 @@ struct agent_config {
 	char token[CONFIG_TOKEN_MAX];  /* "" when unset */
 	char bootif_mac[18];           /* "aa:bb:cc:dd:ee:ff" from BOOTIF=, "" when unset */
 	char errors[CONFIG_ERRORS_MAX]; /* one line per rejected value; "" when none */
+	int trust_locked;              /* set by config_lock_trust */
+	char ignored[CONFIG_ERRORS_MAX]; /* one line per value a lock kept out; "" when none */
 };
 void config_init(struct agent_config *cfg);
 void config_parse_text(struct agent_config *cfg, const char *text, const char *source);
 int config_missing(const struct agent_config *cfg, char *why, size_t whylen);
+void config_lock_trust(struct agent_config *cfg);
+int config_load_node(struct agent_config *cfg, const char *cmdline_path, const char *run_dir,
+		     const char *persist_dir);
 
 /* reply.c: manager replies (untrusted). */
 struct registration {

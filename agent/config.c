@@ -9,9 +9,13 @@
  *   BOOTIF=01-aa-bb-cc-dd-ee-ff                       PXE boot NIC (pxelinux IPAPPEND 2)
  * Other names are ignored (they belong to other parts of the node). A bad value is not taken:
  * the parameter keeps its earlier value and a line naming it is added to cfg->errors.
- * Pure: no system calls. */
+ * The trust settings (manager, pin, CA, token) are the cmdline's when it gives any of them:
+ * config_lock_trust, after the cmdline, keeps every later source from changing them (README,
+ * "Config partition"). Pure, but for config_load_node, which reads the node's files. */
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "agent.h"
 
@@ -182,7 +186,14 @@ static void config_set(struct agent_config *cfg, const char *name, size_t nlen, 
 		       size_t vlen, const char *source)
 {
 #define IS(lit) (nlen == sizeof(lit) - 1 && memcmp(name, lit, nlen) == 0)
-	if (IS("hvnode.manager")) {
+	if (cfg->trust_locked && (IS("hvnode.manager") || IS("hvnode.manager_pin") ||
+				  IS("hvnode.manager_ca") || IS("hvnode.join_token"))) {
+		size_t used = strlen(cfg->ignored);
+
+		snprintf(cfg->ignored + used, sizeof(cfg->ignored) - used,
+			 "%.*s (%s): ignored: the cmdline gives the manager settings, and no other "
+			 "source may change them\n", (int)nlen, name, source);
+	} else if (IS("hvnode.manager")) {
 		config_set_managers(cfg, value, vlen, source);
 	} else if (IS("hvnode.manager_pin")) {
 		if (config_valid_pins(value, vlen))
@@ -242,6 +253,16 @@ void config_parse_text(struct agent_config *cfg, const char *text, const char *s
 	}
 }
 
+/* config_lock_trust: when the settings so far (the cmdline's) give any of hvnode.manager,
+ * manager_pin, manager_ca or join_token, later config_parse_text calls leave all four as they
+ * are and add a line to cfg->ignored instead. A pin from a disk must never replace the
+ * cmdline's CA, nor a manager or token from a disk the cmdline's. */
+void config_lock_trust(struct agent_config *cfg)
+{
+	if (cfg->n_managers || cfg->pin[0] || cfg->ca[0] || cfg->token[0])
+		cfg->trust_locked = 1;
+}
+
 /* config_missing: 0 when the agent can register; else 1 with WHY naming what is missing. */
 int config_missing(const struct agent_config *cfg, char *why, size_t whylen)
 {
@@ -255,4 +276,45 @@ int config_missing(const struct agent_config *cfg, char *why, size_t whylen)
 	else
 		return 0;
 	return 1;
+}
+
+/* Up to SIZE-1 bytes of PATH into BUF, NUL-terminated; 0, or -1 with errno set. */
+static int config_read_file(const char *path, char *buf, size_t size)
+{
+	FILE *f = fopen(path, "re");
+	size_t n;
+
+	if (!f)
+		return -1;
+	n = fread(buf, 1, size - 1, f);
+	buf[n] = '\0';
+	fclose(f);
+	return 0;
+}
+
+/* config_load_node: the node's settings, in the agent's order: CMDLINE_PATH (the kernel
+ * cmdline), then PERSIST_DIR/hvnode.conf, but only when S40config found the config partition
+ * named by the cmdline (RUN_DIR/config-named exists; README, "Config partition") and with the
+ * cmdline's trust settings locked. PERSIST_DIR "" means no config partition. Returns 0, or
+ * -errno when the cmdline is unreadable (CFG then holds what the file gave, if anything). */
+int config_load_node(struct agent_config *cfg, const char *cmdline_path, const char *run_dir,
+		     const char *persist_dir)
+{
+	static char text[16384];
+	char path[CONFIG_PATH_MAX + 32];
+	int rc = 0;
+
+	config_init(cfg);
+	if (config_read_file(cmdline_path, text, sizeof(text)) == 0)
+		config_parse_text(cfg, text, cmdline_path);
+	else
+		rc = -errno;
+	config_lock_trust(cfg);
+	snprintf(path, sizeof(path), "%s/config-named", run_dir);
+	if (persist_dir[0] && access(path, F_OK) == 0) {
+		snprintf(path, sizeof(path), "%s/hvnode.conf", persist_dir);
+		if (config_read_file(path, text, sizeof(text)) == 0)
+			config_parse_text(cfg, text, path);
+	}
+	return rc;
 }

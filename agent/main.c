@@ -9,7 +9,9 @@
  * --facts-root reads /sys, /proc, /etc and /run facts under DIR instead of / (host tests).
  *   hvnode-agent --version
  * Settings come from the kernel cmdline (--cmdline, default /proc/cmdline), then
- * PERSIST/hvnode.conf, then -c FILE, later ones winning per parameter (agent/config.c).
+ * PERSIST/hvnode.conf (only when RUN/config-named says the cmdline named the partition), then
+ * -c FILE, later ones winning per parameter, but for the manager settings, which are the
+ * cmdline's whenever it gives any (agent/config.c, config_load_node).
  * RUN defaults to /run/hvnode; PERSIST to /mnt/config when the HVNODE config partition is
  * mounted there. Exit codes: 0 (--facts, --version), 100 usage, 111 system failure. */
 #include <errno.h>
@@ -117,15 +119,11 @@ static void agent_status(struct agent *a, const char *state)
 static int agent_load_config(struct agent *a, char *shown, size_t shownlen)
 {
 	static char text[TEXT_MAX];
-	char path[CONFIG_PATH_MAX + 16], why[CONFIG_ERRORS_MAX + 64];
+	static char ignored_shown[CONFIG_ERRORS_MAX];
+	char why[CONFIG_ERRORS_MAX + 64];
 	int rc;
 
-	config_init(&a->cfg);
-	if (agent_read_text(a->cmdline_path, text) == 0)
-		config_parse_text(&a->cfg, text, a->cmdline_path);
-	snprintf(path, sizeof(path), "%s/hvnode.conf", a->paths.persist_dir);
-	if (a->paths.persist_dir[0] && agent_read_text(path, text) == 0)
-		config_parse_text(&a->cfg, text, path);
+	config_load_node(&a->cfg, a->cmdline_path, a->paths.run_dir, a->paths.persist_dir);
 	if (a->config_file && (rc = agent_read_text(a->config_file, text)) != 0)
 		snprintf(a->cfg.errors + strlen(a->cfg.errors),
 			 sizeof(a->cfg.errors) - strlen(a->cfg.errors), "-c %s: %s\n",
@@ -133,6 +131,11 @@ static int agent_load_config(struct agent *a, char *shown, size_t shownlen)
 	else if (a->config_file)
 		config_parse_text(&a->cfg, text, a->config_file);
 	a->env.bootif_mac = a->cfg.bootif_mac;
+	if (strcmp(ignored_shown, a->cfg.ignored) != 0) {
+		for (char *line = a->cfg.ignored; *line; line += strcspn(line, "\n") + 1)
+			agent_log("%.*s", (int)strcspn(line, "\n"), line);
+		snprintf(ignored_shown, sizeof(ignored_shown), "%s", a->cfg.ignored);
+	}
 	if (a->cfg.errors[0])
 		snprintf(why, sizeof(why), "invalid %s", a->cfg.errors);
 	else if (!config_missing(&a->cfg, why, sizeof(why)))

@@ -6,7 +6,8 @@
  *   hvnode-supervisor --version
  *
  * Like the agent it takes the manager URLs, pin and CA from the cmdline, then from
- * PERSIST/hvnode.conf (PERSIST: /mnt/config when the config partition is mounted), to verify
+ * PERSIST/hvnode.conf (PERSIST: /mnt/config when the config partition is mounted and named by
+ * the cmdline; config_load_node has the rules), to verify
  * image downloads from a manager. It reads the desired list the agent writes to RUN/vms.desired ({"vms_generation", "vms"}),
  * checks each spec on its own (spec.c), and converges: for a running VM it downloads and
  * verifies the images into RUN/images (fetch.c, in a child process, so a slow download
@@ -1519,18 +1520,8 @@ static int sup_prepare_dirs(struct sup *s)
 
 static void sup_load_config(struct sup *s)
 {
-	static char text[16384];
-	size_t len;
-
-	char path[CONFIG_PATH_MAX + 16];
-
-	/* The agent's sources, in its order: the cmdline, then the config partition's file. */
-	config_init(&s->cfg);
-	if (read_text(s->cmdline, text, sizeof(text), &len) == 0)
-		config_parse_text(&s->cfg, text, s->cmdline);
-	snprintf(path, sizeof(path), "%s/hvnode.conf", s->persist);
-	if (s->persist[0] && read_text(path, text, sizeof(text), &len) == 0)
-		config_parse_text(&s->cfg, text, path);
+	/* The agent's sources and rules (config_load_node). */
+	config_load_node(&s->cfg, s->cmdline, s->run, s->persist);
 }
 
 static volatile sig_atomic_t sup_term;

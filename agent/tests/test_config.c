@@ -1,5 +1,9 @@
 /* Unit tests: agent/config.c, the cmdline and config file parser. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/stat.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "agent.h"
 #include "check.h"
@@ -126,6 +130,85 @@ static void test_error_buffer_never_overflows(void)
 	CHECK(c.n_managers == 0);
 }
 
+/* A config partition's file may not change the cmdline's manager settings: not the manager, the
+ * token, nor a pin in place of the cmdline's CA. */
+static void test_cmdline_locks_trust_settings(void)
+{
+	struct agent_config c;
+
+	config_init(&c);
+	config_parse_text(&c, "hvnode.manager=https://m.example hvnode.manager_ca=/etc/ca.pem "
+			      "hvnode.join_token=good", "/proc/cmdline");
+	config_lock_trust(&c);
+	config_parse_text(&c, "hvnode.manager=https://evil.example\nhvnode.manager_pin=" PIN
+			      "\nhvnode.join_token=evil\nhvnode.manager_ca=/mnt/config/ca.pem\n",
+			  "/mnt/config/hvnode.conf");
+	CHECK(strcmp(c.managers[0], "https://m.example") == 0 && c.n_managers == 1);
+	CHECK(c.pin[0] == '\0');
+	CHECK(strcmp(c.ca, "/etc/ca.pem") == 0);
+	CHECK(strcmp(c.token, "good") == 0);
+	CHECK(c.errors[0] == '\0'); /* ignored, not invalid: registration goes on */
+	CHECK(strstr(c.ignored, "hvnode.manager (/mnt/config/hvnode.conf): ignored"));
+	CHECK(strstr(c.ignored, "hvnode.manager_pin (/mnt/config/hvnode.conf): ignored"));
+	CHECK(strstr(c.ignored, "hvnode.join_token (/mnt/config/hvnode.conf): ignored"));
+	CHECK(strstr(c.ignored, "hvnode.manager_ca (/mnt/config/hvnode.conf): ignored"));
+
+	/* A cmdline with none of them locks nothing: the named partition may give them all. */
+	config_init(&c);
+	config_parse_text(&c, "console=ttyS0 BOOTIF=01-52-54-00-ab-cd-56", "/proc/cmdline");
+	config_lock_trust(&c);
+	config_parse_text(&c, "hvnode.manager=https://m.example hvnode.join_token=t", "f");
+	CHECK(c.n_managers == 1 && strcmp(c.token, "t") == 0 && c.ignored[0] == '\0');
+}
+
+static void write_file(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "w");
+
+	CHECK(f != NULL);
+	if (f) {
+		fputs(text, f);
+		fclose(f);
+	}
+}
+
+/* hvnode.conf counts only when RUN/config-named exists (S40config: the cmdline named it). */
+static void test_load_node_reads_conf_only_when_named(void)
+{
+	char dir[] = "/tmp/hvnode-test-config.XXXXXX", path[256], persist[128];
+	struct agent_config c;
+
+	if (!mkdtemp(dir)) {
+		CHECK(!"mkdtemp");
+		return;
+	}
+	snprintf(persist, sizeof(persist), "%s/p", dir);
+	CHECK(mkdir(persist, 0700) == 0);
+	snprintf(path, sizeof(path), "%s/cmdline", dir);
+	write_file(path, "console=ttyS0\n");
+	snprintf(path, sizeof(path), "%s/hvnode.conf", persist);
+	write_file(path, "hvnode.manager=https://m.example\nhvnode.join_token=t\n");
+
+	snprintf(path, sizeof(path), "%s/cmdline", dir);
+	CHECK(config_load_node(&c, path, dir, persist) == 0);
+	CHECK(c.n_managers == 0 && c.token[0] == '\0'); /* not named: the file is not read */
+
+	snprintf(path, sizeof(path), "%s/config-named", dir);
+	write_file(path, "");
+	snprintf(path, sizeof(path), "%s/cmdline", dir);
+	CHECK(config_load_node(&c, path, dir, persist) == 0);
+	CHECK(c.n_managers == 1 && strcmp(c.token, "t") == 0);
+	CHECK(config_load_node(&c, path, dir, "") == 0); /* no partition mounted */
+	CHECK(c.n_managers == 0);
+
+	snprintf(path, sizeof(path), "%s/absent", dir);
+	CHECK(config_load_node(&c, path, dir, persist) < 0);
+	CHECK(c.n_managers == 1); /* the named file still counts */
+
+	snprintf(path, sizeof(path), "rm -rf '%s'", dir);
+	CHECK(system(path) == 0);
+}
+
 int main(void)
 {
 	test_full_cmdline();
@@ -135,5 +218,7 @@ int main(void)
 	test_file_overrides_and_comments();
 	test_missing();
 	test_error_buffer_never_overflows();
+	test_cmdline_locks_trust_settings();
+	test_load_node_reads_conf_only_when_named();
 	return check_done("config");
 }

@@ -9,7 +9,7 @@ printf '# hvnode agent settings\nhvnode.manager=%s\nhvnode.manager_ca=/mnt/confi
 mkfs.fat -C -n HVNODE "$WORK/config.img" 16384 >/dev/null
 mcopy -i "$WORK/config.img" "$WORK/hvnode.conf" "$MANAGER_DIR/ca.pem" ::/
 boot_node() {
-	boot_pxe_set "" -uuid 0e9a1c2b-3d4e-4f50-8a6b-7c8d9e0f1a2b \
+	boot_pxe_set "hvnode.config=LABEL=HVNODE" -uuid 0e9a1c2b-3d4e-4f50-8a6b-7c8d9e0f1a2b \
 		-drive "file=$WORK/config.img,format=raw,if=virtio"
 }
 boot_node

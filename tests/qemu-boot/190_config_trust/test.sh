@@ -1,0 +1,50 @@
+# SUMMARY: a disk is not trusted: a removable HVNODE disk is never used, a named partition cannot change the cmdline's manager, pin or token, and Ctrl-Alt-Del does not reboot
+set -eu
+. "$(dirname "$0")/../lib/lib.sh"
+trap qemu_stop EXIT
+new_ssh_key "$WORK/key" >/dev/null
+# The attacker's disk: root's key and other manager settings.
+evil_pin="sha256//$(printf 'x%.0s' $(seq 32) | openssl dgst -sha256 -binary | base64)"
+printf 'hvnode.manager=https://203.0.113.9:8443\nhvnode.manager_pin=%s\nhvnode.join_token=stolen\n' \
+	"$evil_pin" >"$WORK/hvnode.conf"
+mkfs.fat -C -n HVNODE "$WORK/hostile.img" 16384 >/dev/null
+mmd -i "$WORK/hostile.img" ::/ssh
+mcopy -i "$WORK/hostile.img" "$WORK/key.pub" ::/ssh/authorized_keys
+mcopy -i "$WORK/hostile.img" "$WORK/hvnode.conf" ::/hvnode.conf
+fail=0
+
+# Boot 1: the disk is removable (a stick, virtual media), and the cmdline even names it.
+CONSOLE="$WORK/console-removable.log"
+boot_pxe_set "hvnode.config=LABEL=HVNODE" -device megasas,id=hba \
+	-drive "file=$WORK/hostile.img,format=raw,if=none,id=stick" \
+	-device scsi-hd,drive=stick,bus=hba.0,removable=on
+wait_console "$READY"
+wait_console 'hvnode: config: /dev/sda \(LABEL=HVNODE\) is on a removable disk \(sda\): not used, stateless node' 5 || fail=1
+wait_console 'hvnode: ssh: no authorized keys; sshd not started' 5 || fail=1
+wait_console 'hvnode-agent: not configured: no manager' 60 || fail=1
+check "nothing is mounted on /mnt/config" "! mountpoint -q /mnt/config" || fail=1
+# What the kernel does on Ctrl-Alt-Del (kernel.ctrl-alt-del = 0): SIGINT to init.
+node_sh 'kill -INT 1' >/dev/null || fail=1
+wait_console 'hvnode: Ctrl-Alt-Del ignored' 30 || fail=1
+check "the node is still up after Ctrl-Alt-Del" "true" || fail=1
+kill -0 "$QEMU_PID" 2>/dev/null || { echo "  FAIL: the node rebooted on Ctrl-Alt-Del"; fail=1; }
+qemu_stop
+
+# Boot 2: a fixed disk the cmdline names, and a cmdline with its own manager settings.
+CONSOLE="$WORK/console-named.log"
+pin="sha256//$(printf 'y%.0s' $(seq 32) | openssl dgst -sha256 -binary | base64)"
+boot_pxe_set "hvnode.config=LABEL=HVNODE hvnode.manager=https://10.0.2.2:9 hvnode.manager_pin=$pin hvnode.join_token=fleet" \
+	-drive "file=$WORK/hostile.img,format=raw,if=virtio"
+wait_console "$READY"
+wait_console 'hvnode: config partition /dev/vda mounted on /mnt/config \(named by' 5 || fail=1
+locked=0
+for name in hvnode.manager hvnode.manager_pin hvnode.join_token; do
+	wait_console "hvnode-agent: $name \(/mnt/config/hvnode.conf\): ignored: the cmdline gives the manager settings" 60 || locked=1
+done
+wait_console 'hvnode-agent: managers: 1, first https://10\.0\.2\.2:9; verifying TLS by pin' 5 || locked=1
+if [ "$locked" = 0 ]; then
+	echo "  ok: the partition's manager, pin and token were ignored; the cmdline's are used"
+else
+	echo "  FAIL: the partition's manager settings were not all refused in favour of the cmdline's"; fail=1
+fi
+exit $fail
