@@ -33,6 +33,7 @@ build:libelf-dev:kernel objtool
 build:libssl-dev:kernel certificate tools
 build:libtool:regenerating the curl and ebtables build systems after the Debian patches
 build:mtools:copying into the EFI FAT image
+build:patch:applying the hvnode kernel patches (packages/linux/patches)
 build:rsync:kernel headers_install (UAPI headers for musl-gcc)
 build:squashfs-tools:mksquashfs for the root filesystem
 build:xorriso:hybrid ISO

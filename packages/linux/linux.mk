@@ -1,6 +1,6 @@
 # linux: Debian's patched 6.1 tree, from the binary package linux-source-6.1 (its tarball of the
 # tree with Debian's patches applied; the security archive serves it, not its source package),
-# unpacked into $(KSRC). The fragments in fragments/ (then a SITE's linux/*.config)
+# unpacked into $(KSRC), then hvnode's own patches (patches/*.patch). The fragments in fragments/ (then a SITE's linux/*.config)
 # are merged over allnoconfig; every option a fragment asks for must be in the result, and the
 # result must equal the committed resolved config (resolved.config), so an option no fragment
 # names cannot drift unseen. Outputs: bzImage, the UAPI headers musl-gcc compiles against.
@@ -15,12 +15,18 @@ KMAKE := $(MAKE) -C $(KSRC) O= ARCH=x86_64 -j$(JOBS) CC="ccache gcc" HOSTCC="cca
 	KBUILD_BUILD_TIMESTAMP="$$(date -u -d @$(call pkg_epoch,linux) '+%Y-%m-%d')" \
 	KBUILD_BUILD_USER=hvnode KBUILD_BUILD_HOST=hvnode KBUILD_BUILD_VERSION=1
 
+# hvnode's own kernel patches, applied in name order over Debian's tree (each says why at its top).
+LINUX_PATCHES := $(sort $(wildcard $(PKG)/linux/patches/*.patch))
+
 # The tree, and the Debian changelog the build date comes from (pkg_epoch reads debian/changelog).
-$(STAMP)/linux-tree: $(STAMP)/extracted-linux
+$(STAMP)/linux-tree: $(STAMP)/extracted-linux $(LINUX_PATCHES)
 	@rm -rf $(KSRC) $(KSRC).tmp $(B)/linux/debian
 	@mkdir -p $(KSRC).tmp $(B)/linux/debian
 	@$(STEP) linux "unpack the kernel tree (linux-source-6.1.tar.xz)" $(LOGS)/linux-tree.log \
 		tar -xf $(B)/linux/usr/src/linux-source-6.1.tar.xz -C $(KSRC).tmp --strip-components=1
+	@$(STEP) linux "apply $(words $(LINUX_PATCHES)) hvnode patch(es)" $(LOGS)/linux-patch.log \
+		sh -c 'for p; do echo "$$p"; patch -d "$(KSRC).tmp" -p1 --forward --batch --no-backup-if-mismatch <"$$p" || exit 1; done' \
+		sh $(LINUX_PATCHES)
 	@zcat $(B)/linux/usr/share/doc/linux-source-6.1/changelog.Debian.gz >$(B)/linux/debian/changelog
 	@mv $(KSRC).tmp $(KSRC)
 	@touch $@

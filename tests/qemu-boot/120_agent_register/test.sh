@@ -1,4 +1,4 @@
-# SUMMARY: the node registers with the test manager over pinned TLS with its facts, heartbeats, and keeps its node_id across a reboot
+# SUMMARY: the node registers with the test manager over pinned TLS with its facts, heartbeats, keeps its join token out of the console and dmesg, and keeps its node_id across a reboot
 set -eu
 . "$(dirname "$0")/../lib/lib.sh"
 trap stop_all EXIT
@@ -59,6 +59,13 @@ check "the identity is kept in /run only (no config partition), mode 0600" "ls -
 blob=$(cut -d' ' -f2 "$WORK/key.pub")
 check "the manager's SSH key is in root's authorized keys" "grep -qx 'ssh-ed25519 $blob hvnode-manager' /run/hvnode/ssh/root/authorized_keys" || fail=1
 check "the node opens no port for the manager (at most sshd's :22 listens)" "! netstat -ltn | grep LISTEN | grep -v ':22 '" || fail=1
+check "the join token is in no log: dmesg shows only its redacted form, /var/log never" \
+	"dmesg | grep -q 'hvnode.join_token=(redacted)' && ! dmesg | grep -qF '$MANAGER_TOKEN' && ! grep -rqF '$MANAGER_TOKEN' /var/log" || fail=1
+if grep -qF "$MANAGER_TOKEN" "$CONSOLE"; then
+	echo "  FAIL: the join token is on the console"; fail=1
+else
+	echo "  ok: the join token is not on the console"
+fi
 [ $fail = 0 ] || exit 1
 # Reboot: the stateless node registers again and gets the same node_id.
 node_sh "reboot" >/dev/null 2>&1 || true
