@@ -33,6 +33,7 @@ struct agent_config {
 	char pin[CONFIG_PIN_MAX];      /* "" when unset */
 	char ca[CONFIG_PATH_MAX];      /* "" when unset */
 	char token[CONFIG_TOKEN_MAX];  /* "" when unset */
+	char proxy[CONFIG_URL_MAX];    /* hvnode.proxy, "" when unset (no proxy at all) */
 	char bootif_mac[18];           /* "aa:bb:cc:dd:ee:ff" from BOOTIF=, "" when unset */
 	char errors[CONFIG_ERRORS_MAX]; /* one line per rejected value; "" when none */
 	int trust_locked;              /* set by config_lock_trust */

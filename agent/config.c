@@ -6,6 +6,9 @@
  *   hvnode.manager_pin=sha256//BASE64[;sha256//...]   SPKI pins, curl's format
  *   hvnode.manager_ca=/absolute/path                  CA bundle (PEM)
  *   hvnode.join_token=TOKEN                           1-256 of [A-Za-z0-9._~+/=-]
+ *   hvnode.proxy=http://host:port                     an HTTP proxy for the manager and image
+ *                                                     downloads; none without it (the
+ *                                                     environment's *_proxy never count)
  *   BOOTIF=01-aa-bb-cc-dd-ee-ff                       PXE boot NIC (pxelinux IPAPPEND 2)
  * Other names are ignored (they belong to other parts of the node). A bad value is not taken:
  * the parameter keeps its earlier value and a line naming it is added to cfg->errors.
@@ -34,13 +37,14 @@ static int is_base64_char(char c)
 	       c == '+' || c == '/';
 }
 
-/* One https URL: scheme, a host of [A-Za-z0-9.-] or a bracketed IPv6 literal, an optional
- * port 1-65535, an optional path of safe characters. No userinfo, query or fragment. */
-static int config_valid_url(const char *url, size_t len)
+/* One URL of SCHEME ("https://"): a host of [A-Za-z0-9.-] or a bracketed IPv6 literal, an
+ * optional port 1-65535, an optional path of safe characters. No userinfo, query or fragment. */
+static int config_valid_url_of(const char *url, size_t len, const char *scheme)
 {
-	const char *p = url + 8, *end = url + len;
+	size_t slen = strlen(scheme);
+	const char *p = url + slen, *end = url + len;
 
-	if (len < 9 || len >= CONFIG_URL_MAX || strncmp(url, "https://", 8) != 0)
+	if (len <= slen || len >= CONFIG_URL_MAX || strncmp(url, scheme, slen) != 0)
 		return 0;
 	if (*p == '[') {
 		while (p < end && *p != ']') {
@@ -74,6 +78,11 @@ static int config_valid_url(const char *url, size_t len)
 						(*p >= '0' && *p <= '9')))
 			return 0;
 	return 1;
+}
+
+static int config_valid_url(const char *url, size_t len)
+{
+	return config_valid_url_of(url, len, "https://");
 }
 
 static void config_set_managers(struct agent_config *cfg, const char *value, size_t len,
@@ -212,6 +221,11 @@ static void config_set(struct agent_config *cfg, const char *name, size_t nlen, 
 		else
 			config_error(cfg, source, "hvnode.join_token",
 				     "not 1-256 characters of [A-Za-z0-9._~+/=-]");
+	} else if (IS("hvnode.proxy")) {
+		if (config_valid_url_of(value, vlen, "http://"))
+			config_copy(cfg->proxy, value, vlen);
+		else
+			config_error(cfg, source, "hvnode.proxy", "not an http://host[:port] URL");
 	} else if (IS("BOOTIF")) {
 		if (!config_parse_bootif(value, vlen, cfg->bootif_mac))
 			config_error(cfg, source, "BOOTIF", "not 01-aa-bb-cc-dd-ee-ff");

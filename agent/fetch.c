@@ -4,7 +4,8 @@
  *   hashing as it writes; only a file of exactly that size and sha256 is renamed to
  *   CACHE/SHA256. Anything else is deleted and reported: a partial or mismatching download is
  *   never used. An https URL under a configured manager's URL is verified with that manager's
- *   pin or CA; any other origin is not (the sha256 is what makes an image trusted). No proxy,
+ *   pin or CA; any other origin is not (the sha256 is what makes an image trusted). No proxy
+ *   but hvnode.proxy (never the environment's),
  *   no redirects.
  * - disk_from_image copies a cached image into a VM disk, decompressing gzip (RFC 1952) or xz
  *   with busybox's gunzip/unxz (argv only, no shell) under RLIMIT_FSIZE, padded with zeros
@@ -78,21 +79,23 @@ static int fetch_from_manager(const struct agent_config *cfg, const char *url)
 	return 0;
 }
 
-static void fetch_set_tls(CURL *c, const struct agent_config *cfg, const char *url)
+/* TLS for URL and the proxy (http_set_tls); NULL, or the option libcurl refused. */
+static const char *fetch_set_tls(CURL *c, const struct agent_config *cfg, const char *url)
 {
 	static struct agent_config ca_only;
+	const char *failed = NULL;
 
-	if (strncmp(url, "https://", 8) != 0)
-		return;
-	if (fetch_from_manager(cfg, url)) {
-		http_set_tls(c, cfg);
-		return;
+	if (strncmp(url, "https://", 8) != 0) {
+		HTTP_SETOPT(c, failed, CURLOPT_PROXY, cfg->proxy); /* "": no proxy from the environment */
+		return failed;
 	}
+	if (fetch_from_manager(cfg, url))
+		return http_set_tls(c, cfg);
 	/* Another origin: not the manager's pin or CA; the sha256 decides (PROTOCOL.md "VMs"). */
 	ca_only = *cfg;
 	ca_only.pin[0] = '\0';
 	ca_only.ca[0] = '\0';
-	http_set_tls(c, &ca_only);
+	return http_set_tls(c, &ca_only);
 }
 
 static void fetch_hex(const unsigned char digest[32], char out[65])
@@ -110,6 +113,7 @@ int fetch_image(const struct agent_config *cfg, const char *cache_dir, const str
 	unsigned char digest[32];
 	long status = 0;
 	struct stat st;
+	const char *failed = NULL, *tls_failed;
 	CURLcode rc;
 	CURL *c;
 	int ok = 0;
@@ -138,20 +142,29 @@ int fetch_image(const struct agent_config *cfg, const char *cache_dir, const str
 	}
 	mbedtls_sha256_init(&sink.sha);
 	mbedtls_sha256_starts_ret(&sink.sha, 0);
-	curl_easy_setopt(c, CURLOPT_URL, img->url);
-	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
-	curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
-	curl_easy_setopt(c, CURLOPT_PROXY, "");
-	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, (long)CONNECT_TIMEOUT_MS);
-	curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, (long)LOW_SPEED_BYTES);
-	curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, (long)LOW_SPEED_S);
-	curl_easy_setopt(c, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)img->size_bytes);
-	curl_easy_setopt(c, CURLOPT_USERAGENT, "hvnode-supervisor/" HVNODE_VERSION);
-	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, fetch_write);
-	curl_easy_setopt(c, CURLOPT_WRITEDATA, &sink);
-	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, detail);
-	fetch_set_tls(c, cfg, img->url);
+	HTTP_SETOPT(c, failed, CURLOPT_URL, img->url);
+	HTTP_SETOPT(c, failed, CURLOPT_PROTOCOLS_STR, "http,https");
+	HTTP_SETOPT(c, failed, CURLOPT_FOLLOWLOCATION, 0L);
+	HTTP_SETOPT(c, failed, CURLOPT_NOSIGNAL, 1L);
+	HTTP_SETOPT(c, failed, CURLOPT_CONNECTTIMEOUT_MS, (long)CONNECT_TIMEOUT_MS);
+	HTTP_SETOPT(c, failed, CURLOPT_LOW_SPEED_LIMIT, (long)LOW_SPEED_BYTES);
+	HTTP_SETOPT(c, failed, CURLOPT_LOW_SPEED_TIME, (long)LOW_SPEED_S);
+	HTTP_SETOPT(c, failed, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)img->size_bytes);
+	HTTP_SETOPT(c, failed, CURLOPT_USERAGENT, "hvnode-supervisor/" HVNODE_VERSION);
+	HTTP_SETOPT(c, failed, CURLOPT_WRITEFUNCTION, fetch_write);
+	HTTP_SETOPT(c, failed, CURLOPT_WRITEDATA, &sink);
+	HTTP_SETOPT(c, failed, CURLOPT_ERRORBUFFER, detail);
+	tls_failed = fetch_set_tls(c, cfg, img->url);
+	if (!failed)
+		failed = tls_failed;
+	if (failed) {
+		curl_easy_cleanup(c);
+		mbedtls_sha256_free(&sink.sha);
+		close(sink.fd);
+		unlink(tmp);
+		snprintf(err, errlen, "%s image: libcurl refused %s: not downloading", what, failed);
+		return -1;
+	}
 	rc = curl_easy_perform(c);
 	if (rc == CURLE_OK)
 		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);

@@ -62,20 +62,25 @@ void http_explain(CURLcode rc, const struct agent_config *cfg, const char *detai
 		snprintf(out, outlen, "%s", what);
 }
 
-void http_set_tls(CURL *c, const struct agent_config *cfg)
+const char *http_set_tls(CURL *c, const struct agent_config *cfg)
 {
+	const char *failed = NULL;
+
 	if (cfg->pin[0])
-		curl_easy_setopt(c, CURLOPT_PINNEDPUBLICKEY, cfg->pin);
+		HTTP_SETOPT(c, failed, CURLOPT_PINNEDPUBLICKEY, cfg->pin);
 	if (cfg->ca[0]) {
-		curl_easy_setopt(c, CURLOPT_CAINFO, cfg->ca);
-		curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L);
-		curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L);
+		HTTP_SETOPT(c, failed, CURLOPT_CAINFO, cfg->ca);
+		HTTP_SETOPT(c, failed, CURLOPT_SSL_VERIFYPEER, 1L);
+		HTTP_SETOPT(c, failed, CURLOPT_SSL_VERIFYHOST, 2L);
 	} else {
 		/* Pin only: the pinned key replaces the chain; a self-signed manager is fine. */
-		curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 0L);
-		curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 0L);
+		HTTP_SETOPT(c, failed, CURLOPT_SSL_VERIFYPEER, 0L);
+		HTTP_SETOPT(c, failed, CURLOPT_SSL_VERIFYHOST, 0L);
 	}
-	curl_easy_setopt(c, CURLOPT_SSLVERSION, (long)CURL_SSLVERSION_TLSv1_2);
+	HTTP_SETOPT(c, failed, CURLOPT_SSLVERSION, (long)CURL_SSLVERSION_TLSv1_2);
+	/* "" turns the environment's proxy variables off; libcurl reads them otherwise. */
+	HTTP_SETOPT(c, failed, CURLOPT_PROXY, cfg->proxy);
+	return failed;
 }
 
 /* http_exchange: a POST of JSON, or a GET when JSON is NULL, to URL with
@@ -88,6 +93,7 @@ int http_exchange(const struct agent_config *cfg, const char *url, const char *b
 	struct http_sink sink = { .res = res };
 	char auth[CREDENTIAL_MAX + 32], detail[CURL_ERROR_SIZE] = "";
 	struct curl_slist *headers = NULL;
+	const char *failed = NULL, *tls_failed;
 	curl_off_t retry_after = 0;
 	CURLcode rc;
 	CURL *c;
@@ -111,23 +117,33 @@ int http_exchange(const struct agent_config *cfg, const char *url, const char *b
 		headers = curl_slist_append(headers, "Content-Type: application/json");
 	headers = curl_slist_append(headers, "Accept: application/json");
 	headers = curl_slist_append(headers, auth);
-	curl_easy_setopt(c, CURLOPT_URL, url);
-	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "https");
-	curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
-	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, (long)CONNECT_TIMEOUT_MS);
-	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, (long)TOTAL_TIMEOUT_MS);
-	curl_easy_setopt(c, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)res->cap);
-	curl_easy_setopt(c, CURLOPT_USERAGENT, "hvnode-agent/" HVNODE_VERSION);
-	curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers);
+	HTTP_SETOPT(c, failed, CURLOPT_URL, url);
+	HTTP_SETOPT(c, failed, CURLOPT_PROTOCOLS_STR, "https");
+	HTTP_SETOPT(c, failed, CURLOPT_FOLLOWLOCATION, 0L);
+	HTTP_SETOPT(c, failed, CURLOPT_NOSIGNAL, 1L);
+	HTTP_SETOPT(c, failed, CURLOPT_CONNECTTIMEOUT_MS, (long)CONNECT_TIMEOUT_MS);
+	HTTP_SETOPT(c, failed, CURLOPT_TIMEOUT_MS, (long)TOTAL_TIMEOUT_MS);
+	HTTP_SETOPT(c, failed, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)res->cap);
+	HTTP_SETOPT(c, failed, CURLOPT_USERAGENT, "hvnode-agent/" HVNODE_VERSION);
+	HTTP_SETOPT(c, failed, CURLOPT_HTTPHEADER, headers);
 	if (json)
-		curl_easy_setopt(c, CURLOPT_POSTFIELDS, json);
+		HTTP_SETOPT(c, failed, CURLOPT_POSTFIELDS, json);
 	else
-		curl_easy_setopt(c, CURLOPT_HTTPGET, 1L);
-	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, http_write);
-	curl_easy_setopt(c, CURLOPT_WRITEDATA, &sink);
-	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, detail);
-	http_set_tls(c, cfg);
+		HTTP_SETOPT(c, failed, CURLOPT_HTTPGET, 1L);
+	HTTP_SETOPT(c, failed, CURLOPT_WRITEFUNCTION, http_write);
+	HTTP_SETOPT(c, failed, CURLOPT_WRITEDATA, &sink);
+	HTTP_SETOPT(c, failed, CURLOPT_ERRORBUFFER, detail);
+	tls_failed = http_set_tls(c, cfg);
+	if (!failed)
+		failed = tls_failed;
+	if (failed) {
+		snprintf(res->error, sizeof(res->error),
+			 "libcurl refused %s: not connecting (this libcurl build cannot do what "
+			 "hvnode needs)", failed);
+		curl_slist_free_all(headers);
+		curl_easy_cleanup(c);
+		return -1;
+	}
 	rc = curl_easy_perform(c);
 	if (rc == CURLE_OK) {
 		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &res->status);

@@ -209,6 +209,21 @@ static void test_load_node_reads_conf_only_when_named(void)
 	CHECK(system(path) == 0);
 }
 
+static void test_proxy(void)
+{
+	struct agent_config c;
+
+	config_init(&c);
+	config_parse_text(&c, "hvnode.proxy=http://proxy.example:3128", "t");
+	CHECK(strcmp(c.proxy, "http://proxy.example:3128") == 0 && c.errors[0] == '\0');
+	config_parse_text(&c, "hvnode.proxy=https://p:1 hvnode.proxy=http://u:pw@p:1 "
+			      "hvnode.proxy=socks5://p:1 hvnode.proxy=http://", "t");
+	CHECK(strcmp(c.proxy, "http://proxy.example:3128") == 0); /* each bad one refused */
+	CHECK(strstr(c.errors, "hvnode.proxy (t): not an http://host[:port] URL") != NULL);
+	config_init(&c);
+	CHECK(c.proxy[0] == '\0'); /* unset: no proxy at all */
+}
+
 int main(void)
 {
 	test_full_cmdline();
@@ -220,5 +235,6 @@ int main(void)
 	test_error_buffer_never_overflows();
 	test_cmdline_locks_trust_settings();
 	test_load_node_reads_conf_only_when_named();
+	test_proxy();
 	return check_done("config");
 }

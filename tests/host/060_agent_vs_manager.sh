@@ -4,9 +4,10 @@ set -eu
 LIB=$TOP/tests/qemu-boot/lib
 FACTS=$TOP/agent/tests/data/facts-root
 M=$WORK/manager
-mgr_pid= agent_pid= n=0
+mgr_pid= agent_pid= proxy_pid= n=0
 cleanup() {
 	[ -z "$agent_pid" ] || kill "$agent_pid" 2>/dev/null || true
+	[ -z "$proxy_pid" ] || kill "$proxy_pid" 2>/dev/null || true
 	[ -z "$mgr_pid" ] || kill "$mgr_pid" 2>/dev/null || true
 	wait 2>/dev/null || true
 }
@@ -111,13 +112,31 @@ for case in "pending:registration with .* pending approval \(attempt 1, next in 
 done
 mode normal
 
+# Proxies: the environment's never count; hvnode.proxy= does, and the pin still holds end to end.
+export https_proxy=http://127.0.0.1:1 HTTPS_PROXY=http://127.0.0.1:1 ALL_PROXY=http://127.0.0.1:1
+agent envproxy "$good" "hvnode.manager_pin=$pin" "$token"
+expect envproxy 'registered as node'
+stop_agent
+unset https_proxy HTTPS_PROXY ALL_PROXY
+python3 "$TOP/tests/host/lib/connect-proxy.py" "$WORK/proxy.port" "$WORK/proxy.log" &
+proxy_pid=$!
+python3 "$LIB/console.py" wait "$WORK/proxy.port" '^[0-9]+$' 30
+agent proxied "$good" "hvnode.manager_pin=$pin" "$token" "hvnode.proxy=http://127.0.0.1:$(cat "$WORK/proxy.port")"
+expect proxied 'registered as node'
+stop_agent
+kill "$proxy_pid"
+proxy_pid=
+grep -qx "CONNECT 127.0.0.1:$port" "$WORK/proxy.log" || { echo "FAIL: the agent did not go through hvnode.proxy"; exit 1; }
+echo "  ok: proxied: the registration went through hvnode.proxy (CONNECT 127.0.0.1:$port)"
+
 # Nobody listening: attempts with a growing backoff, never an exit.
 agent down "hvnode.manager=https://127.0.0.1:1" "hvnode.manager_pin=$pin" "$token"
 expect down 'attempt 3, next in [0-9]+ s\): connection refused' 30
 stop_agent
 # Bad settings: named, and the node shows as unconfigured; the agent does not exit.
-agent badconf "hvnode.manager=http://plain" "hvnode.manager_pin=$pin" "$token"
+agent badconf "hvnode.manager=http://plain" "hvnode.manager_pin=$pin" "$token" "hvnode.proxy=socks5://p:1"
 expect badconf 'invalid hvnode.manager \(.*badconf.conf\): not a list of https://host\[:port\] URLs; the node stays unconfigured'
+expect badconf 'invalid hvnode.proxy \(.*badconf.conf\): not an http://host\[:port\] URL; the node stays unconfigured'
 grep -q '^state=unconfigured$' "$WORK/badconf.run/agent.state"
 stop_agent
 echo "$n checks passed"
