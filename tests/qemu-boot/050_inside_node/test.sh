@@ -12,6 +12,10 @@ check "writing to / fails" "! touch /hvnode-write-test 2>/dev/null && ! mkdir /e
 for d in /run /tmp /var; do
 	check "$d is tmpfs with nosuid,nodev" "grep -Eq '^tmpfs $d tmpfs rw,nosuid,nodev' /proc/mounts" || fail=1
 done
+# QEMU's user network sends router advertisements (prefix fec0::/64): without hvnode.ipv6=slaac
+# the node takes neither them nor an address.
+check "no IPv6 router advertisement or SLAAC address taken (hvnode.ipv6 off by default)" \
+	"for n in br0 eth0 default; do [ \"\$(cat /proc/sys/net/ipv6/conf/\$n/accept_ra)\$(cat /proc/sys/net/ipv6/conf/\$n/autoconf)\" = 00 ] || exit 1; done; ! ip -6 addr | grep -Eq 'scope (global|site)'" || fail=1
 check "/dev/kvm exists and a VM can be created on it" "test -c /dev/kvm && hvnode-vmm --check-kvm" || fail=1
 check "hvnode-agent is linked with libcurl over mbedTLS and cJSON" "hvnode-agent --version | grep -q 'libcurl/.* mbedTLS/.*cJSON'" || fail=1
 check "the image carries its version" "grep -q '^HVNODE_VERSION=' /etc/hvnode/release && grep -q '^version: ' /usr/share/hvnode/BUILDINFO" || fail=1

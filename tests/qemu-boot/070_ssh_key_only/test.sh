@@ -39,4 +39,7 @@ if [ "$listening" = "$(printf 'tcp 0.0.0.0:22\ntcp :::22')" ] || [ "$listening" 
 else
 	echo "  FAIL: listening sockets: $listening"; fail=1
 fi
+# Logs are capped: sshd logs into syslogd's RAM ring, and /var/log (tmpfs) holds no file.
+check "sshd's logins are in the syslog ring (logread), and /var/log is empty" \
+	"logread | grep -q 'dropbear.*[Pp]ubkey auth succeeded for .root.' && [ -z \"\$(ls -A /var/log)\" ]" || fail=1
 exit $fail
