@@ -112,6 +112,14 @@ int state_write_status(const struct agent_paths *paths, const char *state, const
 		       const char *node_id, long last_heartbeat, const char *last_error);
 int state_apply_keys(const struct agent_paths *paths, const char *keys);
 int state_mounted(const char *root, const char *dir);
+struct backoff_state {
+	unsigned starts;     /* agent starts in a row, each within AGENT_STABLE_S of the last */
+	long last_start_s;   /* CLOCK_BOOTTIME s when the last start began contacting managers */
+	unsigned failures;   /* consecutive failed attempts (backoff_delay_s's FAILURES) */
+	long not_before_s;   /* CLOCK_BOOTTIME s before which no attempt is made */
+};
+int state_load_backoff(const struct agent_paths *paths, struct backoff_state *b);
+int state_save_backoff(const struct agent_paths *paths, const struct backoff_state *b);
 
 /* spec.c: the desired VM list (agent/PROTOCOL.md "VMs"), untrusted: the agent checks the
  * envelope, the supervisor each VM spec on its own. */

@@ -32,7 +32,10 @@
 #define HVNODE_VERSION "unknown"
 #endif
 
-enum { EXIT_USAGE = 100, EXIT_SYSTEM = 111, CONFIG_RETRY_S = 30, TEXT_MAX = 16384 };
+/* AGENT_STABLE_S: an agent that started contacting managers less than this long after the
+ * previous start did is in a restart loop, and waits a growing backoff first. */
+enum { EXIT_USAGE = 100, EXIT_SYSTEM = 111, CONFIG_RETRY_S = 30, TEXT_MAX = 16384,
+       AGENT_STABLE_S = 60 };
 
 struct agent {
 	struct agent_config cfg;
@@ -46,6 +49,8 @@ struct agent {
 	int manager;           /* index into cfg.managers */
 	unsigned failures;     /* consecutive failed attempts */
 	unsigned attempt;      /* attempts since the last success */
+	unsigned forgotten;    /* 401/404 answers to the credential since the last heartbeat ok */
+	struct backoff_state backoff; /* as kept in RUN/agent.backoff */
 	int heartbeat_logged;  /* "heartbeat ok" shown since the last failure */
 	long last_heartbeat;
 	char last_error[512];
@@ -153,6 +158,30 @@ static int agent_load_config(struct agent *a, char *shown, size_t shownlen)
 	return 1;
 }
 
+/* Waits DELAY s before the next attempt, and keeps that (and the failure count) in
+ * RUN/agent.backoff, so a restarted agent waits it out too. */
+static void agent_backoff_sleep(struct agent *a, unsigned delay)
+{
+	int rc;
+
+	a->backoff.failures = a->failures;
+	a->backoff.not_before_s = (long)agent_uptime() + (long)delay;
+	if ((rc = state_save_backoff(&a->paths, &a->backoff)) != 0)
+		agent_log("unable to keep the backoff in %s: %s", a->paths.run_dir, strerror(-rc));
+	agent_sleep(delay);
+}
+
+/* A success: no backoff for the next attempt, nor for a restarted agent. */
+static void agent_backoff_clear(struct agent *a)
+{
+	a->failures = a->attempt = 0;
+	if (a->backoff.failures || a->backoff.not_before_s) {
+		a->backoff.failures = 0;
+		a->backoff.not_before_s = 0;
+		state_save_backoff(&a->paths, &a->backoff);
+	}
+}
+
 static void agent_fail(struct agent *a, const char *doing, const char *state)
 {
 	unsigned delay = backoff_delay_s(++a->failures, agent_random());
@@ -161,7 +190,36 @@ static void agent_fail(struct agent *a, const char *doing, const char *state)
 		  ++a->attempt, delay, a->last_error);
 	a->heartbeat_logged = 0;
 	agent_status(a, state);
-	agent_sleep(delay);
+	agent_backoff_sleep(a, delay);
+}
+
+/* At start: the backoff a previous agent left in RUN/agent.backoff is honoured, and a start
+ * within AGENT_STABLE_S of the previous one (init respawns a crashed agent at once) waits a
+ * backoff growing with the starts in a row, so a crash loop cannot register every second. */
+static void agent_restart_backoff(struct agent *a)
+{
+	struct backoff_state *b = &a->backoff;
+	long now = (long)agent_uptime();
+	int kept = state_load_backoff(&a->paths, b) == 0;
+	unsigned wait = 0;
+
+	b->starts = kept && now - b->last_start_s < AGENT_STABLE_S ? b->starts + 1 : 0;
+	a->failures = b->failures;
+	if (b->starts)
+		wait = backoff_delay_s(b->starts, agent_random());
+	if (b->not_before_s > now && (unsigned long)(b->not_before_s - now) > wait)
+		wait = (unsigned)(b->not_before_s - now);
+	b->last_start_s = now + (long)wait; /* when this agent starts contacting managers */
+	state_save_backoff(&a->paths, b);
+	if (!wait)
+		return;
+	if (b->starts)
+		agent_log("started %u time(s) in a row within %d s: waiting %u s before contacting "
+			  "a manager", b->starts + 1, AGENT_STABLE_S, wait);
+	else
+		agent_log("waiting %u s before contacting a manager (the backoff of the previous "
+			  "agent)", wait);
+	agent_sleep(wait);
 }
 
 /* The failure text of an exchange: transport error, or status and the manager's reason. */
@@ -185,7 +243,7 @@ static void agent_registered(struct agent *a)
 
 	a->registered = 1;
 	a->vms_fetched = a->vms_announced = 0; /* a new record: its VM list is fetched afresh */
-	a->failures = a->attempt = 0;
+	agent_backoff_clear(a);
 	a->last_error[0] = '\0';
 	agent_log("registered as node %s with %s (heartbeat every %d s; %.1f s after boot)",
 		  a->id.node_id, url, a->id.interval_s, agent_uptime());
@@ -240,7 +298,7 @@ static void agent_register(struct agent *a)
 		agent_log("registration with %s pending approval (attempt %u, next in %u s): %s", url,
 			  ++a->attempt, delay, a->last_error);
 		agent_status(a, "pending");
-		agent_sleep(delay);
+		agent_backoff_sleep(a, delay);
 		return;
 	} else {
 		agent_describe(a, rc);
@@ -250,17 +308,24 @@ static void agent_register(struct agent *a)
 }
 
 /* After an exchange with the node's credential (RC from http_exchange): a 401 or 404 means the
- * manager forgot the node or the credential, so the identity is dropped and the agent registers
- * again (PROTOCOL.md "Heartbeat"). Returns 1 then, else 0. */
+ * manager forgot the node or the credential, so the agent registers again (PROTOCOL.md
+ * "Heartbeat"), after a backoff that grows while such answers follow registrations without a
+ * heartbeat ok in between (a stale replica answering 201 to register and 404 to heartbeat).
+ * The identity is kept until a registration replaces it. Returns 1 then, else 0. */
 static int agent_forgotten(struct agent *a, int rc)
 {
+	unsigned delay;
+
 	if (rc || (a->res.status != 401 && a->res.status != 404))
 		return 0;
-	agent_log("%s no longer knows node %s (HTTP %ld): registering again",
-		  a->cfg.managers[a->manager], a->id.node_id, a->res.status);
-	state_drop_identity(&a->paths);
+	delay = backoff_delay_s(++a->forgotten, agent_random());
+	agent_log("%s no longer knows node %s (HTTP %ld): registering again in %u s",
+		  a->cfg.managers[a->manager], a->id.node_id, a->res.status, delay);
 	a->registered = 0;
 	a->failures = a->attempt = 0;
+	a->heartbeat_logged = 0;
+	agent_status(a, "registering");
+	agent_backoff_sleep(a, delay);
 	return 1;
 }
 
@@ -351,7 +416,8 @@ static void agent_heartbeat(struct agent *a)
 		agent_fail(a, "heartbeat to", "registered");
 		return;
 	}
-	a->failures = a->attempt = 0;
+	agent_backoff_clear(a);
+	a->forgotten = 0;
 	a->last_heartbeat = (long)agent_uptime();
 	a->last_error[0] = '\0';
 	if (reply_parse_heartbeat(a->res.body, a->res.len, &a->id, err, sizeof(err))) {
@@ -410,6 +476,7 @@ static int agent_run(struct agent *a)
 		  a->cfg.managers[0], a->cfg.pin[0] && a->cfg.ca[0] ? "pin and CA"
 				       : a->cfg.pin[0]                 ? "pin"
 								       : "CA");
+	agent_restart_backoff(a);
 	agent_resume(a);
 	for (;;) {
 		if (!a->registered) {

@@ -2,6 +2,9 @@
  *   RUN/identity, PERSIST/agent/identity  manager=, node_id=, credential=, interval_s= (0600)
  *   RUN/agent.state                       state=, manager=, node_id=, last_heartbeat=, last_error=
  *   RUN/ssh/root/authorized_keys          root's keys; the manager's lines end in "hvnode-manager"
+ *   RUN/agent.backoff                     starts=, last_start_s=, failures=, not_before_s= (the
+ *                                         backoff, kept across agent restarts; seconds of
+ *                                         CLOCK_BOOTTIME, which /run shares the life of)
  * Every file is replaced atomically (temporary file, rename), and fsync'd where it must
  * survive a power cut (the config partition), so a reader never sees half a file. */
 #include <errno.h>
@@ -259,4 +262,53 @@ int state_mounted(const char *root, const char *dir)
 	if (f)
 		fclose(f);
 	return found;
+}
+
+/* state_load_backoff: RUN/agent.backoff into B. 0 when it was there; -ENOENT (B zeroed) when
+ * not; -EINVAL (B zeroed) when a line does not parse: the agent then starts afresh. */
+int state_load_backoff(const struct agent_paths *paths, struct backoff_state *b)
+{
+	char path[CONFIG_PATH_MAX + 32], line[64];
+	FILE *f;
+	int rc = 0;
+
+	memset(b, 0, sizeof(*b));
+	snprintf(path, sizeof(path), "%s/agent.backoff", paths->run_dir);
+	f = fopen(path, "re");
+	if (!f)
+		return -errno;
+	while (rc == 0 && fgets(line, sizeof(line), f)) {
+		unsigned long long v;
+		char name[16], end;
+
+		if (sscanf(line, "%15[a-z_]=%llu%c", name, &v, &end) != 3 || end != '\n' ||
+		    v > 1000000000ull)
+			rc = -EINVAL;
+		else if (!strcmp(name, "starts"))
+			b->starts = (unsigned)v;
+		else if (!strcmp(name, "last_start_s"))
+			b->last_start_s = (long)v;
+		else if (!strcmp(name, "failures"))
+			b->failures = (unsigned)v;
+		else if (!strcmp(name, "not_before_s"))
+			b->not_before_s = (long)v;
+		else
+			rc = -EINVAL;
+	}
+	fclose(f);
+	if (rc)
+		memset(b, 0, sizeof(*b));
+	return rc;
+}
+
+/* state_save_backoff: B into RUN/agent.backoff (0600, atomic, not fsync'd: /run is RAM). */
+int state_save_backoff(const struct agent_paths *paths, const struct backoff_state *b)
+{
+	char path[CONFIG_PATH_MAX + 32], text[160];
+	int n;
+
+	snprintf(path, sizeof(path), "%s/agent.backoff", paths->run_dir);
+	n = snprintf(text, sizeof(text), "starts=%u\nlast_start_s=%ld\nfailures=%u\nnot_before_s=%ld\n",
+		     b->starts, b->last_start_s, b->failures, b->not_before_s);
+	return state_write_file(path, text, (size_t)n, 0600, 0);
 }

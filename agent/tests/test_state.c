@@ -1,4 +1,5 @@
 /* Unit tests: agent/state.c, identity, status and authorized_keys files, in a temporary dir. */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -89,6 +90,31 @@ static void test_write_fails_cleanly(const char *dir)
 	CHECK(state_write_file(path, "x", 1, 0600, 1) < 0);
 }
 
+/* RUN/agent.backoff round-trips; a missing or mangled file means no backoff. */
+static void test_backoff(const char *dir)
+{
+	struct agent_paths p = { .persist_dir = "" };
+	struct backoff_state b = { 3, 1234, 5, 1300 }, got;
+	char path[600];
+	FILE *f;
+
+	snprintf(p.run_dir, sizeof(p.run_dir), "%s/backoff", dir);
+	mkdir(p.run_dir, 0755);
+	CHECK(state_load_backoff(&p, &got) == -ENOENT && got.starts == 0 && got.not_before_s == 0);
+	CHECK(state_save_backoff(&p, &b) == 0);
+	CHECK(state_load_backoff(&p, &got) == 0);
+	CHECK(got.starts == 3 && got.last_start_s == 1234 && got.failures == 5 &&
+	      got.not_before_s == 1300);
+	snprintf(path, sizeof(path), "%s/agent.backoff", p.run_dir);
+	f = fopen(path, "w");
+	CHECK(f != NULL);
+	if (f) {
+		fputs("starts=2\nfailures=-1\n", f);
+		fclose(f);
+	}
+	CHECK(state_load_backoff(&p, &got) == -EINVAL && got.starts == 0 && got.failures == 0);
+}
+
 int main(void)
 {
 	char dir[] = "/tmp/hvnode-agent-test.XXXXXX";
@@ -99,6 +125,7 @@ int main(void)
 	test_identity(dir);
 	test_status_and_keys(dir);
 	test_write_fails_cleanly(dir);
+	test_backoff(dir);
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
 	CHECK(system(cmd) == 0);
 	return check_done("state");

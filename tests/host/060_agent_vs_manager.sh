@@ -77,6 +77,50 @@ expect forget 'no longer knows node .* registering again'
 expect forget 'registered as node'
 stop_agent
 
+# count_lines FILE REGEX N TIMEOUT_S: waits until FILE has N lines matching REGEX.
+count_lines() {
+	deadline=$(( $(date +%s) + $4 ))
+	until [ "$(grep -Ec "$2" "$1" 2>/dev/null)" -ge "$3" ]; do
+		[ "$(date +%s)" -lt "$deadline" ] || { echo "FAIL: $1: fewer than $3 lines match $2 within $4 s"; exit 1; }
+		sleep 0.2
+	done
+}
+# A stale replica: 201 to register, 404 to every heartbeat. The agent keeps its identity until
+# a registration replaces it, and backs off: 4 rounds take at least 4 s (each wait is >= 1 s;
+# without a backoff they took well under 1 s).
+agent stale "$good" "hvnode.manager_pin=$pin" "$token"
+expect stale 'heartbeat ok'
+mode stale
+expect stale 'no longer knows node .* \(HTTP 404\): registering again in [0-9]+ s'
+[ -s "$WORK/stale.p/agent/identity" ] || { echo "FAIL: stale: the identity was dropped at the first 404"; exit 1; }
+echo "  ok: stale: the identity is kept after a 404"
+t0=$(date +%s.%N)
+count_lines "$WORK/stale.log" 'registering again in' 5 90
+elapsed=$(echo "$(date +%s.%N) - $t0" | bc)
+[ "$(echo "$elapsed >= 4" | bc)" = 1 ] || { echo "FAIL: stale: 4 register/404 rounds in $elapsed s: no backoff"; exit 1; }
+echo "  ok: stale: 4 register/404 rounds took $elapsed s (backoff: $(grep -o 'registering again in [0-9]* s' "$WORK/stale.log" | awk '{ printf "%s ", $4 }')s)"
+stop_agent
+mode normal
+
+# A crash loop: init respawns a killed agent at once. Each start within 60 s of the previous
+# one waits a growing backoff first (RUN/agent.backoff), so it cannot contact the manager every
+# second (register, or resume from RUN/identity and heartbeat).
+rm -rf "$WORK/crash.run"
+for i in 1 2 3 4; do
+	"$AGENT" -c "$WORK/stale.conf" --cmdline /dev/null --run-dir "$WORK/crash.run" \
+		--facts-root "$FACTS" >>"$WORK/crash.log" 2>&1 &
+	agent_pid=$!
+	count_lines "$WORK/crash.log" 'heartbeat ok' "$i" 90
+	kill -9 "$agent_pid"
+	wait "$agent_pid" 2>/dev/null || true
+	agent_pid=
+done
+for i in 2 3 4; do
+	grep -q "started $i time(s) in a row within 60 s: waiting [0-9]* s before contacting a manager" "$WORK/crash.log" ||
+		{ echo "FAIL: crash loop: start $i did not wait"; cat "$WORK/crash.log"; exit 1; }
+done
+echo "  ok: crash loop: starts 2-4 waited $(grep -o 'waiting [0-9]* s' "$WORK/crash.log" | awk '{ printf "%s ", $2 }')s before contacting the manager"
+
 # TLS: a wrong pin or an unknown CA never sends a request; a known CA works.
 count=$(requests)
 agent wrongpin "$good" "hvnode.manager_pin=$other_pin" "$token"

@@ -40,6 +40,7 @@ the node records and their desired VMs live in an sqlite file in the run directo
         error        500                      deny  403
         forget       heartbeat 401 and the node record (and its VMs) dropped; DIR/mode goes
                      back to normal
+        stale        a stale replica: register as normal, every heartbeat 404
         garbage      201/200 with 4096 bytes of non-JSON
         wrong-types  201/200 with fields of the wrong types
         huge         201/200 with a 10 MiB body
@@ -107,8 +108,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urlsplit
 from uuid import uuid4
 
-MODES = ("normal", "pending", "error", "deny", "forget", "garbage", "wrong-types", "huge",
-         "slow", "hang-tls")
+MODES = ("normal", "pending", "error", "deny", "forget", "stale", "garbage", "wrong-types",
+         "huge", "slow", "hang-tls")
 REGISTER_PATH = "/api/v1/nodes"
 HEARTBEAT_PATH = re.compile(r"^/api/v1/nodes/([^/]+)/heartbeat$")
 VMS_PATH = re.compile(r"^/api/v1/nodes/([^/]+)/vms$")
@@ -555,6 +556,8 @@ class Handler(BaseHTTPRequestHandler):
             self.server.set_mode("normal")
             note(f"mode forget: dropped node {node_id} ({dropped} record); mode reset to normal")
             return self.reply(401, {"error": "unknown node or credential"})
+        if self.mode == "stale":
+            return self.reply(404, {"error": f"unknown node {node_id} (stale replica)"})
         if not self.authorized(node_id):
             return
         generation = db.heartbeat(node_id, self.body_log)
