@@ -309,7 +309,7 @@ static int config_read_file(const char *path, char *buf, size_t size)
 /* config_load_node: the node's settings, in the agent's order: CMDLINE_PATH (the kernel
  * cmdline), then PERSIST_DIR/hvnode.conf, but only when S40config found the config partition
  * named by the cmdline (RUN_DIR/config-named exists; README, "Config partition") and with the
- * cmdline's trust settings locked. PERSIST_DIR "" means no config partition. Returns 0, or
+ * cmdline's trust settings locked. The file's bad values go to cfg->ignored, not cfg->errors. PERSIST_DIR "" means no config partition. Returns 0, or
  * -errno when the cmdline is unreadable (CFG then holds what the file gave, if anything). */
 int config_load_node(struct agent_config *cfg, const char *cmdline_path, const char *run_dir,
 		     const char *persist_dir)
@@ -326,9 +326,19 @@ int config_load_node(struct agent_config *cfg, const char *cmdline_path, const c
 	config_lock_trust(cfg);
 	snprintf(path, sizeof(path), "%s/config-named", run_dir);
 	if (persist_dir[0] && access(path, F_OK) == 0) {
+		size_t had = strlen(cfg->errors), used;
+
 		snprintf(path, sizeof(path), "%s/hvnode.conf", persist_dir);
 		if (config_read_file(path, text, sizeof(text)) == 0)
 			config_parse_text(cfg, text, path);
+		/* A bad line of the file is ignored, named once; it never blocks a node whose
+		 * cmdline (or the rest of the file) is complete. Bad cmdline values still do. */
+		for (char *line = cfg->errors + had; *line; line += strcspn(line, "\n") + 1) {
+			used = strlen(cfg->ignored);
+			snprintf(cfg->ignored + used, sizeof(cfg->ignored) - used, "invalid %.*s; ignored\n",
+				 (int)strcspn(line, "\n"), line);
+		}
+		cfg->errors[had] = '\0';
 	}
 	return rc;
 }

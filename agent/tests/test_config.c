@@ -201,6 +201,17 @@ static void test_load_node_reads_conf_only_when_named(void)
 	CHECK(config_load_node(&c, path, dir, "") == 0); /* no partition mounted */
 	CHECK(c.n_managers == 0);
 
+	/* A bad line in the file is ignored (named), and does not block: errors stays empty. */
+	snprintf(path, sizeof(path), "%s/hvnode.conf", persist);
+	write_file(path, "hvnode.manager=https://m.example\nhvnode.proxy=socks5://x\nhvnode.join_token=t\n");
+	snprintf(path, sizeof(path), "%s/cmdline", dir);
+	CHECK(config_load_node(&c, path, dir, persist) == 0);
+	CHECK(c.errors[0] == '\0' && c.n_managers == 1 && strcmp(c.token, "t") == 0);
+	CHECK(strstr(c.ignored, "invalid hvnode.proxy (") && strstr(c.ignored, "; ignored"));
+	/* On the cmdline a bad value still blocks. */
+	write_file(path, "hvnode.proxy=socks5://x\n");
+	CHECK(config_load_node(&c, path, dir, persist) == 0 && c.errors[0] != '\0');
+
 	snprintf(path, sizeof(path), "%s/absent", dir);
 	CHECK(config_load_node(&c, path, dir, persist) < 0);
 	CHECK(c.n_managers == 1); /* the named file still counts */

@@ -1,4 +1,4 @@
-# SUMMARY: an HVNODE config partition is mounted nosuid,nodev,noexec with private modes and keeps the SSH host key; its authorized keys count only when the cmdline names it, and never with key options
+# SUMMARY: an HVNODE config partition is mounted nosuid,nodev,noexec with private modes and keeps the SSH host key; its authorized keys count only when the cmdline names it, and never with key options; a damaged host key is made again
 set -eu
 . "$(dirname "$0")/../lib/lib.sh"
 trap qemu_stop EXIT
@@ -45,13 +45,18 @@ check "the host key is -rw------- root root, its directory drwx------ root root"
 	"ls -ld /mnt/config/ssh/dropbear_ed25519_host_key | grep -q '^-rw------- .* root *root ' && ls -ld /mnt/config/ssh | grep -q '^drwx------ .* root *root '" || fail=1
 qemu_stop
 
-# Boot 2: named by hvnode.config=: its plain key logs in, its key with options does not.
+# Boot 2: named by hvnode.config=: its plain key logs in, its key with options does not. The
+# ecdsa host key is damaged in between: it is set aside and made again, and sshd still runs.
+head -c 141 /dev/urandom >"$WORK/bad-key"
+mcopy -o -i "$WORK/config.img" "$WORK/bad-key" ::/ssh/dropbear_ecdsa_host_key
 boot 2 "hvnode.config=LABEL=HVNODE"
 wait_console 'hvnode: config partition /dev/vda mounted on /mnt/config \(named by hvnode.config=LABEL=HVNODE\)' 5
 wait_console 'hvnode: ssh: /mnt/config/ssh/authorized_keys line 1: refused \(key options' 5 || fail=1
 wait_console 'hvnode: ssh: 1 authorized key\(s\)' 5 || fail=1
 wait_ssh "$port" "$WORK/key" 120
 echo "  ok: the named partition's plain key (its last line, no final newline) logs in"
+wait_console 'hvnode: ssh: the ecdsa host key in /mnt/config/ssh is unreadable \(kept as dropbear_ecdsa_host_key.bad\); generating a new one' 5 || fail=1
+wait_console 'hvnode: ssh: generated ecdsa host key in /mnt/config/ssh' 5 || fail=1
 if ssh_node "$port" "$WORK/optkey" true 2>/dev/null; then
 	echo "  FAIL: the key with options logged in"; fail=1
 fi

@@ -5,7 +5,7 @@ trap qemu_stop EXIT
 new_ssh_key "$WORK/key" >/dev/null
 # The attacker's disk: root's key and other manager settings.
 evil_pin="sha256//$(printf 'x%.0s' $(seq 32) | openssl dgst -sha256 -binary | base64)"
-printf 'hvnode.manager=https://203.0.113.9:8443\nhvnode.manager_pin=%s\nhvnode.join_token=stolen\n' \
+printf 'hvnode.manager=https://203.0.113.9:8443\nhvnode.manager_pin=%s\nhvnode.join_token=stolen\nhvnode.proxy=socks5://bad\n' \
 	"$evil_pin" >"$WORK/hvnode.conf"
 mkfs.fat -C -n HVNODE "$WORK/hostile.img" 16384 >/dev/null
 mmd -i "$WORK/hostile.img" ::/ssh
@@ -41,6 +41,8 @@ locked=0
 for name in hvnode.manager hvnode.manager_pin hvnode.join_token; do
 	wait_console "hvnode-agent: $name \(/mnt/config/hvnode.conf\): ignored: the cmdline gives the manager settings" 60 || locked=1
 done
+# A bad line in the file is named and ignored; it does not block the complete cmdline.
+wait_console 'hvnode-agent: invalid hvnode.proxy \(/mnt/config/hvnode.conf\): not an http://host\[:port\] URL; ignored' 5 || locked=1
 wait_console 'hvnode-agent: managers: 1, first https://10\.0\.2\.2:9; verifying TLS by pin' 5 || locked=1
 if [ "$locked" = 0 ]; then
 	echo "  ok: the partition's manager, pin and token were ignored; the cmdline's are used"
