@@ -43,6 +43,7 @@ void config_init(struct agent_config *cfg);
 void config_parse_text(struct agent_config *cfg, const char *text, const char *source);
 int config_missing(const struct agent_config *cfg, char *why, size_t whylen);
 void config_lock_trust(struct agent_config *cfg);
+const char *config_next_line(const char *line);
 int config_load_node(struct agent_config *cfg, const char *cmdline_path, const char *run_dir,
 		     const char *persist_dir);
 

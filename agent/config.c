@@ -151,13 +151,25 @@ static int config_valid_token(const char *value, size_t len)
 	return 1;
 }
 
+/* An absolute path of printable characters with no "." or ".." component and no "//", so
+ * that a prefix says where the file is. */
 static int config_valid_path(const char *value, size_t len)
 {
 	if (len < 2 || len >= CONFIG_PATH_MAX || value[0] != '/')
 		return 0;
-	for (size_t i = 0; i < len; i++)
+	for (size_t i = 0; i < len; i++) {
 		if ((unsigned char)value[i] <= ' ' || value[i] == 0x7f)
 			return 0;
+		if (value[i] == '/') {
+			size_t n = 1;
+
+			while (i + n < len && value[i + n] != '/')
+				n++;
+			if (n == 1 || (n == 2 && value[i + 1] == '.') ||
+			    (n == 3 && value[i + 1] == '.' && value[i + 2] == '.'))
+				return 0;
+		}
+	}
 	return 1;
 }
 
@@ -222,10 +234,14 @@ static void config_set(struct agent_config *cfg, const char *name, size_t nlen, 
 			config_error(cfg, source, "hvnode.join_token",
 				     "not 1-256 characters of [A-Za-z0-9._~+/=-]");
 	} else if (IS("hvnode.proxy")) {
-		if (config_valid_url_of(value, vlen, "http://"))
+		const char *colon = vlen ? memrchr(value, ':', vlen) : NULL;
+		size_t digits = colon ? vlen - (size_t)(colon + 1 - value) : 0;
+
+		if (config_valid_url_of(value, vlen, "http://") && colon && colon > value + 7 &&
+		    digits > 0 && strspn(colon + 1, "0123456789") >= digits)
 			config_copy(cfg->proxy, value, vlen);
 		else
-			config_error(cfg, source, "hvnode.proxy", "not an http://host[:port] URL");
+			config_error(cfg, source, "hvnode.proxy", "not an http://host:port URL");
 	} else if (IS("BOOTIF")) {
 		if (!config_parse_bootif(value, vlen, cfg->bootif_mac))
 			config_error(cfg, source, "BOOTIF", "not 01-aa-bb-cc-dd-ee-ff");
@@ -265,6 +281,15 @@ void config_parse_text(struct agent_config *cfg, const char *text, const char *s
 			config_set(cfg, word, (size_t)(eq - word), eq + 1, (size_t)(p - eq - 1),
 				   source);
 	}
+}
+
+/* config_next_line: the line after LINE in a buffer of '\n'-ended lines; the final NUL when
+ * LINE is the last one, ended or not (a full buffer cuts its last line short). */
+const char *config_next_line(const char *line)
+{
+	size_t len = strcspn(line, "\n");
+
+	return line + len + (line[len] == '\n');
 }
 
 /* config_lock_trust: when the settings so far (the cmdline's) give any of hvnode.manager,
@@ -333,12 +358,21 @@ int config_load_node(struct agent_config *cfg, const char *cmdline_path, const c
 			config_parse_text(cfg, text, path);
 		/* A bad line of the file is ignored, named once; it never blocks a node whose
 		 * cmdline (or the rest of the file) is complete. Bad cmdline values still do. */
-		for (char *line = cfg->errors + had; *line; line += strcspn(line, "\n") + 1) {
+		for (const char *line = cfg->errors + had; *line; line = config_next_line(line)) {
 			used = strlen(cfg->ignored);
 			snprintf(cfg->ignored + used, sizeof(cfg->ignored) - used, "invalid %.*s; ignored\n",
 				 (int)strcspn(line, "\n"), line);
 		}
 		cfg->errors[had] = '\0';
+	} else if (persist_dir[0] && cfg->ca[0] && !strncmp(cfg->ca, persist_dir, strlen(persist_dir)) &&
+		   cfg->ca[strlen(persist_dir)] == '/') {
+		/* A CA file on a partition the cmdline does not name is anyone's. */
+		size_t used = strlen(cfg->ignored);
+
+		snprintf(cfg->ignored + used, sizeof(cfg->ignored) - used,
+			 "hvnode.manager_ca (%s): ignored: %s is on a config partition the cmdline "
+			 "does not name (hvnode.config=)\n", cmdline_path, cfg->ca);
+		cfg->ca[0] = '\0';
 	}
 	return rc;
 }

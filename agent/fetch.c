@@ -87,6 +87,7 @@ static const char *fetch_set_tls(CURL *c, const struct agent_config *cfg, const 
 
 	if (strncmp(url, "https://", 8) != 0) {
 		HTTP_SETOPT(c, failed, CURLOPT_PROXY, cfg->proxy); /* "": no proxy from the environment */
+		HTTP_SETOPT(c, failed, CURLOPT_NOPROXY, "");
 		return failed;
 	}
 	if (fetch_from_manager(cfg, url))

@@ -80,6 +80,7 @@ const char *http_set_tls(CURL *c, const struct agent_config *cfg)
 	HTTP_SETOPT(c, failed, CURLOPT_SSLVERSION, (long)CURL_SSLVERSION_TLSv1_2);
 	/* "" turns the environment's proxy variables off; libcurl reads them otherwise. */
 	HTTP_SETOPT(c, failed, CURLOPT_PROXY, cfg->proxy);
+	HTTP_SETOPT(c, failed, CURLOPT_NOPROXY, ""); /* and no_proxy never makes exceptions */
 	return failed;
 }
 

@@ -137,7 +137,7 @@ static int agent_load_config(struct agent *a, char *shown, size_t shownlen)
 		config_parse_text(&a->cfg, text, a->config_file);
 	a->env.bootif_mac = a->cfg.bootif_mac;
 	if (strcmp(ignored_shown, a->cfg.ignored) != 0) {
-		for (char *line = a->cfg.ignored; *line; line += strcspn(line, "\n") + 1)
+		for (const char *line = a->cfg.ignored; *line; line = config_next_line(line))
 			agent_log("%.*s", (int)strcspn(line, "\n"), line);
 		snprintf(ignored_shown, sizeof(ignored_shown), "%s", a->cfg.ignored);
 	}
@@ -148,7 +148,7 @@ static int agent_load_config(struct agent *a, char *shown, size_t shownlen)
 	why[strcspn(why, "\n")] = '\0'; /* the first problem; all are logged below */
 	snprintf(a->last_error, sizeof(a->last_error), "%.500s", why);
 	if (strcmp(shown, why) != 0) {
-		for (char *line = a->cfg.errors; *line; line += strcspn(line, "\n") + 1)
+		for (const char *line = a->cfg.errors; *line; line = config_next_line(line))
 			agent_log("invalid %.*s; the node stays unconfigured",
 				  (int)strcspn(line, "\n"), line);
 		if (!a->cfg.errors[0])

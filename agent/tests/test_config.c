@@ -161,6 +161,18 @@ static void test_cmdline_locks_trust_settings(void)
 	CHECK(c.n_managers == 1 && strcmp(c.token, "t") == 0 && c.ignored[0] == '\0');
 }
 
+/* A CA on a partition the cmdline does not name is not used; "..", "." and "//" never pass. */
+static void test_ca_paths(void)
+{
+	struct agent_config c;
+
+	config_init(&c);
+	config_parse_text(&c, "hvnode.manager_ca=/run/../mnt/config/ca.pem hvnode.manager_ca=/mnt//x "
+			      "hvnode.manager_ca=/a/./b hvnode.manager_ca=/a/.. hvnode.manager_ca=/a/..b", "t");
+	CHECK(strcmp(c.ca, "/a/..b") == 0);
+	CHECK(strstr(c.errors, "hvnode.manager_ca (t): not an absolute file path") != NULL);
+}
+
 static void write_file(const char *path, const char *text)
 {
 	FILE *f = fopen(path, "w");
@@ -201,6 +213,19 @@ static void test_load_node_reads_conf_only_when_named(void)
 	CHECK(config_load_node(&c, path, dir, "") == 0); /* no partition mounted */
 	CHECK(c.n_managers == 0);
 
+	/* Not named: a CA path on the partition is dropped, whatever the source. */
+	snprintf(path, sizeof(path), "%s/config-named", dir);
+	unlink(path);
+	snprintf(path, sizeof(path), "%s/cmdline", dir);
+	write_file(path, "hvnode.manager=https://m hvnode.manager_ca=/mnt/config/ca.pem hvnode.join_token=t\n");
+	CHECK(config_load_node(&c, path, dir, "/mnt/config") == 0);
+	CHECK(c.ca[0] == '\0' && strstr(c.ignored, "/mnt/config/ca.pem is on a config partition the cmdline does not name"));
+	CHECK(config_load_node(&c, path, dir, "") == 0 && strcmp(c.ca, "/mnt/config/ca.pem") == 0);
+	snprintf(path, sizeof(path), "%s/config-named", dir);
+	write_file(path, "");
+	snprintf(path, sizeof(path), "%s/cmdline", dir);
+	write_file(path, "console=ttyS0\n");
+
 	/* A bad line in the file is ignored (named), and does not block: errors stays empty. */
 	snprintf(path, sizeof(path), "%s/hvnode.conf", persist);
 	write_file(path, "hvnode.manager=https://m.example\nhvnode.proxy=socks5://x\nhvnode.join_token=t\n");
@@ -228,9 +253,13 @@ static void test_proxy(void)
 	config_parse_text(&c, "hvnode.proxy=http://proxy.example:3128", "t");
 	CHECK(strcmp(c.proxy, "http://proxy.example:3128") == 0 && c.errors[0] == '\0');
 	config_parse_text(&c, "hvnode.proxy=https://p:1 hvnode.proxy=http://u:pw@p:1 "
-			      "hvnode.proxy=socks5://p:1 hvnode.proxy=http://", "t");
+			      "hvnode.proxy=socks5://p:1 hvnode.proxy=http:// hvnode.proxy=http://p "
+			      "hvnode.proxy=http://p:1/x hvnode.proxy=http://[::1] hvnode.proxy=http://:1",
+			  "t");
 	CHECK(strcmp(c.proxy, "http://proxy.example:3128") == 0); /* each bad one refused */
-	CHECK(strstr(c.errors, "hvnode.proxy (t): not an http://host[:port] URL") != NULL);
+	CHECK(strstr(c.errors, "hvnode.proxy (t): not an http://host:port URL") != NULL);
+	config_parse_text(&c, "hvnode.proxy=http://[fd00::1]:8080", "t");
+	CHECK(strcmp(c.proxy, "http://[fd00::1]:8080") == 0);
 	config_init(&c);
 	CHECK(c.proxy[0] == '\0'); /* unset: no proxy at all */
 }
@@ -247,5 +276,6 @@ int main(void)
 	test_cmdline_locks_trust_settings();
 	test_load_node_reads_conf_only_when_named();
 	test_proxy();
+	test_ca_paths();
 	return check_done("config");
 }

@@ -8,7 +8,7 @@ pxe_boot() {
 	CONSOLE="$WORK/console-$1.log"
 	qemu_start -boot n -netdev "user,id=n0,tftp=$IMG/pxe,bootfile=$1" -device "e1000,netdev=n0,mac=$2"
 	wait_console "$READY"
-	wait_console "Command line: .*BOOTIF=01-$(echo "$2" | tr : -)" 5
+	wait_console "Kernel command line: .*BOOTIF=01-$(echo "$2" | tr : -)" 5
 	qemu_stop
 }
 echo "  pxelinux"

@@ -5,10 +5,13 @@ trap qemu_stop EXIT
 cmdline_key=$(new_ssh_key "$WORK/cmdkey")
 new_ssh_key "$WORK/key" >/dev/null
 new_ssh_key "$WORK/optkey" >/dev/null
+new_ssh_key "$WORK/doskey" >/dev/null
 # A 16 MiB FAT disk labelled HVNODE holding authorized keys: a key with options first (refused),
-# then a plain key as the last line without a final newline (which must stay one key).
+# a key written as on Windows (CRLF, a tab between type and key), then a plain key as the last
+# line without a final newline (which must stay one key).
 {
-	printf 'command="/bin/sh" %s\n' "$(cat "$WORK/optkey.pub")"
+	printf 'command="/bin/sh" %s\r\n' "$(cat "$WORK/optkey.pub")"
+	awk '{ printf "%s\t%s %s\r\n", $1, $2, $3 }' "$WORK/doskey.pub"
 	printf '%s' "$(cat "$WORK/key.pub")"
 } >"$WORK/authorized_keys"
 mkfs.fat -C -n HVNODE "$WORK/config.img" 16384 >/dev/null
@@ -52,13 +55,18 @@ mcopy -o -i "$WORK/config.img" "$WORK/bad-key" ::/ssh/dropbear_ecdsa_host_key
 boot 2 "hvnode.config=LABEL=HVNODE"
 wait_console 'hvnode: config partition /dev/vda mounted on /mnt/config \(named by hvnode.config=LABEL=HVNODE\)' 5
 wait_console 'hvnode: ssh: /mnt/config/ssh/authorized_keys line 1: refused \(key options' 5 || fail=1
-wait_console 'hvnode: ssh: 1 authorized key\(s\)' 5 || fail=1
+wait_console 'hvnode: ssh: 2 authorized key\(s\)' 5 || fail=1
 wait_ssh "$port" "$WORK/key" 120
 echo "  ok: the named partition's plain key (its last line, no final newline) logs in"
 wait_console 'hvnode: ssh: the ecdsa host key in /mnt/config/ssh is unreadable \(kept as dropbear_ecdsa_host_key.bad\); generating a new one' 5 || fail=1
 wait_console 'hvnode: ssh: generated ecdsa host key in /mnt/config/ssh' 5 || fail=1
 if ssh_node "$port" "$WORK/optkey" true 2>/dev/null; then
 	echo "  FAIL: the key with options logged in"; fail=1
+fi
+if ssh_node "$port" "$WORK/doskey" true; then
+	echo "  ok: the key on a CRLF line with a tab logs in"
+else
+	echo "  FAIL: the key on a CRLF line with a tab was refused"; fail=1
 fi
 hostkey 2 || fail=1
 if grep -q 'generated ed25519 host key' "$CONSOLE"; then

@@ -59,8 +59,8 @@ check "the identity is kept in /run only (no config partition), mode 0600" "ls -
 blob=$(cut -d' ' -f2 "$WORK/key.pub")
 check "the manager's SSH key is in root's authorized keys" "grep -qx 'ssh-ed25519 $blob hvnode-manager' /run/hvnode/ssh/root/authorized_keys" || fail=1
 check "the node opens no port for the manager (at most sshd's :22 listens)" "! netstat -ltn | grep LISTEN | grep -v ':22 '" || fail=1
-check "the join token is in no log: dmesg shows only its redacted form, /var/log never" \
-	"dmesg | grep -q 'hvnode.join_token=(redacted)' && ! dmesg | grep -qF '$MANAGER_TOKEN' && ! grep -rqF '$MANAGER_TOKEN' /var/log" || fail=1
+check "the join token is in no log: dmesg shows only its redacted form, /var/log and logread never" \
+	"dmesg | grep -q 'hvnode.join_token=(redacted)' && ! dmesg | grep -qF '$MANAGER_TOKEN' && ! grep -rqF '$MANAGER_TOKEN' /var/log && ! logread | grep -qF '$MANAGER_TOKEN'" || fail=1
 if grep -qF "$MANAGER_TOKEN" "$CONSOLE"; then
 	echo "  FAIL: the join token is on the console"; fail=1
 else

@@ -19,7 +19,8 @@ boot_pxe_set "hvnode.config=LABEL=HVNODE" -device megasas,id=hba \
 	-drive "file=$WORK/hostile.img,format=raw,if=none,id=stick" \
 	-device scsi-hd,drive=stick,bus=hba.0,removable=on
 wait_console "$READY"
-wait_console 'hvnode: config: /dev/sda \(LABEL=HVNODE\) is on a removable disk \(sda\): not used, stateless node' 5 || fail=1
+wait_console 'hvnode: config: /dev/sda \(LABEL=HVNODE\) is on a removable disk \(sda\): not used' 5 || fail=1
+wait_console 'hvnode: config: no fixed disk holds LABEL=HVNODE: stateless node' 5 || fail=1
 wait_console 'hvnode: ssh: no authorized keys; sshd not started' 5 || fail=1
 wait_console 'hvnode-agent: not configured: no manager' 60 || fail=1
 check "nothing is mounted on /mnt/config" "! mountpoint -q /mnt/config" || fail=1
@@ -30,19 +31,25 @@ check "the node is still up after Ctrl-Alt-Del" "true" || fail=1
 kill -0 "$QEMU_PID" 2>/dev/null || { echo "  FAIL: the node rebooted on Ctrl-Alt-Del"; fail=1; }
 qemu_stop
 
-# Boot 2: a fixed disk the cmdline names, and a cmdline with its own manager settings.
+# Boot 2: a fixed ext4 disk the cmdline names, and a cmdline with its own manager settings.
+mkdir -p "$WORK/named/ssh"
+cp "$WORK/hvnode.conf" "$WORK/named/"
+ln -s /etc/shadow "$WORK/named/ssh/authorized_keys"
+mke2fs -q -t ext4 -L HVNODE -d "$WORK/named" "$WORK/named.img" 16M
 CONSOLE="$WORK/console-named.log"
 pin="sha256//$(printf 'y%.0s' $(seq 32) | openssl dgst -sha256 -binary | base64)"
 boot_pxe_set "hvnode.config=LABEL=HVNODE hvnode.manager=https://10.0.2.2:9 hvnode.manager_pin=$pin hvnode.join_token=fleet" \
-	-drive "file=$WORK/hostile.img,format=raw,if=virtio"
+	-drive "file=$WORK/named.img,format=raw,if=virtio"
 wait_console "$READY"
 wait_console 'hvnode: config partition /dev/vda mounted on /mnt/config \(named by' 5 || fail=1
+check "ext4 is mounted nosuid,nodev,noexec,nosymfollow, and a symlink on it is not followed" \
+	"grep -Eq '^/dev/vda /mnt/config ext4 rw,nosuid,nodev,noexec,.*nosymfollow' /proc/mounts && ! cat /mnt/config/ssh/authorized_keys >/dev/null 2>&1" || fail=1
 locked=0
 for name in hvnode.manager hvnode.manager_pin hvnode.join_token; do
 	wait_console "hvnode-agent: $name \(/mnt/config/hvnode.conf\): ignored: the cmdline gives the manager settings" 60 || locked=1
 done
 # A bad line in the file is named and ignored; it does not block the complete cmdline.
-wait_console 'hvnode-agent: invalid hvnode.proxy \(/mnt/config/hvnode.conf\): not an http://host\[:port\] URL; ignored' 5 || locked=1
+wait_console 'hvnode-agent: invalid hvnode.proxy \(/mnt/config/hvnode.conf\): not an http://host:port URL; ignored' 5 || locked=1
 wait_console 'hvnode-agent: managers: 1, first https://10\.0\.2\.2:9; verifying TLS by pin' 5 || locked=1
 if [ "$locked" = 0 ]; then
 	echo "  ok: the partition's manager, pin and token were ignored; the cmdline's are used"
