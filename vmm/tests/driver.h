@@ -92,4 +92,13 @@ static inline void drv_used(const uint8_t *mem, uint64_t used, unsigned i, uint3
 	memcpy(len, mem + used + 8 + 8 * i, 4);
 }
 
+/* drv_used_is: 1 when used ring entry I returns head ID with LEN bytes written */
+static inline int drv_used_is(const uint8_t *mem, uint64_t used, unsigned i, uint32_t id, uint32_t len)
+{
+	uint32_t got_id, got_len;
+
+	drv_used(mem, used, i, &got_id, &got_len);
+	return got_id == id && got_len == len;
+}
+
 #endif

@@ -263,7 +263,6 @@ static void test_rx_merge(void)
 {
 	static uint8_t msg[VNET_MAX_FRAME + 2];
 	uint64_t used = RX_USED + ring_off(2), b[4];
-	uint32_t id, len;
 	uint16_t nbuf;
 
 	for (unsigned k = 12; k < sizeof(msg); k++)
@@ -276,12 +275,9 @@ static void test_rx_merge(void)
 	CHECK(send(peer[2], msg, 4000, 0) == 4000);
 	run_loop();
 	CHECK(drv_used_idx(mem_buf, used) == 3);
-	drv_used(mem_buf, used, 0, &id, &len);
-	CHECK(id == 0 && len == 1536);
-	drv_used(mem_buf, used, 1, &id, &len);
-	CHECK(id == 1 && len == 1536);
-	drv_used(mem_buf, used, 2, &id, &len);
-	CHECK(id == 2 && len == 4000 - 3072);
+	CHECK(drv_used_is(mem_buf, used, 0, 0, 1536));
+	CHECK(drv_used_is(mem_buf, used, 1, 1, 1536));
+	CHECK(drv_used_is(mem_buf, used, 2, 2, 4000 - 3072));
 	memcpy(&nbuf, mem_buf + b[0] + 10, 2);
 	CHECK(nbuf == 3 && mem_buf[b[0]] == 1 && mem_buf[b[0] + 1] == 1);
 	CHECK(memcmp(mem_buf + b[0] + 12, msg + 12, 1524) == 0 && memcmp(mem_buf + b[1], msg + 1536, 1536) == 0 &&
@@ -298,17 +294,14 @@ static void test_rx_merge(void)
 	CHECK(loop_dispatch(&v.loop, 0) == 0);
 	b[2] = rx_offer1(6, 6, 1536);
 	CHECK(drv_used_idx(mem_buf, used) == 6);
-	drv_used(mem_buf, used, 3, &id, &len);
-	CHECK(id == 4 && len == 1536);
-	drv_used(mem_buf, used, 4, &id, &len);
-	CHECK(id == 5 && len == 1536);
-	drv_used(mem_buf, used, 5, &id, &len);
+	CHECK(drv_used_is(mem_buf, used, 3, 4, 1536));
+	CHECK(drv_used_is(mem_buf, used, 4, 5, 1536));
 	memcpy(&nbuf, mem_buf + b[0] + 10, 2);
-	CHECK(id == 6 && len == 4000 - 3072 && nbuf == 3 && memcmp(mem_buf + b[2], msg + 3072, 928) == 0);
+	CHECK(drv_used_is(mem_buf, used, 5, 6, 4000 - 3072) && nbuf == 3 &&
+	      memcmp(mem_buf + b[2], msg + 3072, 928) == 0);
 	/* the 200-byte frame comes with the next buffer */
 	rx_offer1(7, 7, 1536);
-	drv_used(mem_buf, used, 6, &id, &len);
-	CHECK(drv_used_idx(mem_buf, used) == 7 && id == 7 && len == 200);
+	CHECK(drv_used_idx(mem_buf, used) == 7 && drv_used_is(mem_buf, used, 6, 7, 200));
 	/* a frame longer than any a guest can be given, and one asking for an offload this guest
 	 * has not got (UDP): dropped; the buffer takes the next frame */
 	CHECK(send(peer[2], msg, VNET_MAX_FRAME + 1, 0) == VNET_MAX_FRAME + 1);
@@ -317,16 +310,14 @@ static void test_rx_merge(void)
 	msg[1] = 0;
 	CHECK(send(peer[2], msg, 400, 0) == 400);
 	rx_offer1(8, 8, 1536);
-	drv_used(mem_buf, used, 7, &id, &len);
-	CHECK(drv_used_idx(mem_buf, used) == 8 && id == 8 && len == 400);
+	CHECK(drv_used_idx(mem_buf, used) == 8 && drv_used_is(mem_buf, used, 7, 8, 400));
 	/* the largest frame (65574 bytes) into one buffer of that size */
 	CHECK(send(peer[2], msg, VNET_MAX_FRAME, 0) == VNET_MAX_FRAME);
 	drv_desc(mem_buf, RX_DESC + ring_off(2), 9, 0x80000, VNET_MAX_FRAME, VIRTQ_DESC_F_WRITE, 0);
 	drv_avail(mem_buf, RX_AVAIL + ring_off(2), QSIZE, 9, 9);
 	drv_wr(&v.mmio, nic(2) + VIRTIO_MMIO_QUEUE_NOTIFY, 0);
 	run_loop();
-	drv_used(mem_buf, used, 8, &id, &len);
-	CHECK(drv_used_idx(mem_buf, used) == 9 && id == 9 && len == VNET_MAX_FRAME);
+	CHECK(drv_used_idx(mem_buf, used) == 9 && drv_used_is(mem_buf, used, 8, 9, VNET_MAX_FRAME));
 	CHECK(memcmp(mem_buf + 0x80000 + 12, msg + 12, VNET_MAX_PACKET) == 0);
 	/* a frame longer than the whole ring (16 buffers of 64 bytes) can never fit: dropped, so
 	 * that receive goes on; the next frame takes two of them */
@@ -343,10 +334,8 @@ static void test_rx_merge(void)
 	CHECK(send(peer[2], msg, 100, 0) == 100);
 	run_loop();
 	CHECK(drv_used_idx(mem_buf, used) == 11);
-	drv_used(mem_buf, used, 9, &id, &len);
-	CHECK(id == 0 && len == 64);
-	drv_used(mem_buf, used, 10, &id, &len);
-	CHECK(id == 1 && len == 36);
+	CHECK(drv_used_is(mem_buf, used, 9, 0, 64));
+	CHECK(drv_used_is(mem_buf, used, 10, 1, 36));
 }
 
 /* the driver cannot clear status bits without a reset: the accepted features stay as they are
