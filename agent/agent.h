@@ -44,6 +44,7 @@ void config_parse_text(struct agent_config *cfg, const char *text, const char *s
 int config_missing(const struct agent_config *cfg, char *why, size_t whylen);
 void config_lock_trust(struct agent_config *cfg);
 const char *config_next_line(const char *line);
+int config_read_file(const char *path, char *buf, size_t size);
 int config_load_node(struct agent_config *cfg, const char *cmdline_path, const char *run_dir,
 		     const char *persist_dir);
 

@@ -16,11 +16,31 @@
  * config_lock_trust, after the cmdline, keeps every later source from changing them (README,
  * "Config partition"). Pure, but for config_load_node, which reads the node's files. */
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "agent.h"
+
+/* Adds one line (FMT, printf-style, without its '\n') to cfg->ignored: a value not taken that
+ * does not keep the node unconfigured. */
+static void config_ignored(struct agent_config *cfg, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+static void config_ignored(struct agent_config *cfg, const char *fmt, ...)
+{
+	size_t used = strlen(cfg->ignored);
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(cfg->ignored + used, sizeof(cfg->ignored) - used, fmt, ap);
+	va_end(ap);
+	used = strlen(cfg->ignored);
+	if (used + 1 < sizeof(cfg->ignored)) {
+		cfg->ignored[used] = '\n';
+		cfg->ignored[used + 1] = '\0';
+	}
+}
 
 static void config_error(struct agent_config *cfg, const char *source, const char *name,
 			 const char *why)
@@ -209,11 +229,8 @@ static void config_set(struct agent_config *cfg, const char *name, size_t nlen, 
 #define IS(lit) (nlen == sizeof(lit) - 1 && memcmp(name, lit, nlen) == 0)
 	if (cfg->trust_locked && (IS("hvnode.manager") || IS("hvnode.manager_pin") ||
 				  IS("hvnode.manager_ca") || IS("hvnode.join_token"))) {
-		size_t used = strlen(cfg->ignored);
-
-		snprintf(cfg->ignored + used, sizeof(cfg->ignored) - used,
-			 "%.*s (%s): ignored: the cmdline gives the manager settings, and no other "
-			 "source may change them\n", (int)nlen, name, source);
+		config_ignored(cfg, "%.*s (%s): ignored: the cmdline gives the manager settings, and "
+			       "no other source may change them", (int)nlen, name, source);
 	} else if (IS("hvnode.manager")) {
 		config_set_managers(cfg, value, vlen, source);
 	} else if (IS("hvnode.manager_pin")) {
@@ -317,14 +334,15 @@ int config_missing(const struct agent_config *cfg, char *why, size_t whylen)
 	return 1;
 }
 
-/* Up to SIZE-1 bytes of PATH into BUF, NUL-terminated; 0, or -1 with errno set. */
-static int config_read_file(const char *path, char *buf, size_t size)
+/* config_read_file: up to SIZE-1 bytes of PATH into BUF, NUL-terminated; 0, or -errno when
+ * PATH cannot be opened. */
+int config_read_file(const char *path, char *buf, size_t size)
 {
 	FILE *f = fopen(path, "re");
 	size_t n;
 
 	if (!f)
-		return -1;
+		return -errno;
 	n = fread(buf, 1, size - 1, f);
 	buf[n] = '\0';
 	fclose(f);
@@ -334,44 +352,38 @@ static int config_read_file(const char *path, char *buf, size_t size)
 /* config_load_node: the node's settings, in the agent's order: CMDLINE_PATH (the kernel
  * cmdline), then PERSIST_DIR/hvnode.conf, but only when S40config found the config partition
  * named by the cmdline (RUN_DIR/config-named exists; README, "Config partition") and with the
- * cmdline's trust settings locked. The file's bad values go to cfg->ignored, not cfg->errors. PERSIST_DIR "" means no config partition. Returns 0, or
- * -errno when the cmdline is unreadable (CFG then holds what the file gave, if anything). */
+ * cmdline's trust settings locked. The file's bad values go to cfg->ignored, not cfg->errors.
+ * PERSIST_DIR "" means no config partition. Returns 0, or -errno when the cmdline is
+ * unreadable (CFG then holds what the file gave, if anything). */
 int config_load_node(struct agent_config *cfg, const char *cmdline_path, const char *run_dir,
 		     const char *persist_dir)
 {
 	static char text[16384];
 	char path[CONFIG_PATH_MAX + 32];
-	int rc = 0;
+	int rc;
 
 	config_init(cfg);
-	if (config_read_file(cmdline_path, text, sizeof(text)) == 0)
+	rc = config_read_file(cmdline_path, text, sizeof(text));
+	if (rc == 0)
 		config_parse_text(cfg, text, cmdline_path);
-	else
-		rc = -errno;
 	config_lock_trust(cfg);
 	snprintf(path, sizeof(path), "%s/config-named", run_dir);
 	if (persist_dir[0] && access(path, F_OK) == 0) {
-		size_t had = strlen(cfg->errors), used;
+		size_t had = strlen(cfg->errors);
 
 		snprintf(path, sizeof(path), "%s/hvnode.conf", persist_dir);
 		if (config_read_file(path, text, sizeof(text)) == 0)
 			config_parse_text(cfg, text, path);
 		/* A bad line of the file is ignored, named once; it never blocks a node whose
 		 * cmdline (or the rest of the file) is complete. Bad cmdline values still do. */
-		for (const char *line = cfg->errors + had; *line; line = config_next_line(line)) {
-			used = strlen(cfg->ignored);
-			snprintf(cfg->ignored + used, sizeof(cfg->ignored) - used, "invalid %.*s; ignored\n",
-				 (int)strcspn(line, "\n"), line);
-		}
+		for (const char *line = cfg->errors + had; *line; line = config_next_line(line))
+			config_ignored(cfg, "invalid %.*s; ignored", (int)strcspn(line, "\n"), line);
 		cfg->errors[had] = '\0';
 	} else if (persist_dir[0] && cfg->ca[0] && !strncmp(cfg->ca, persist_dir, strlen(persist_dir)) &&
 		   cfg->ca[strlen(persist_dir)] == '/') {
 		/* A CA file on a partition the cmdline does not name is anyone's. */
-		size_t used = strlen(cfg->ignored);
-
-		snprintf(cfg->ignored + used, sizeof(cfg->ignored) - used,
-			 "hvnode.manager_ca (%s): ignored: %s is on a config partition the cmdline "
-			 "does not name (hvnode.config=)\n", cmdline_path, cfg->ca);
+		config_ignored(cfg, "hvnode.manager_ca (%s): ignored: %s is on a config partition the "
+			       "cmdline does not name (hvnode.config=)", cmdline_path, cfg->ca);
 		cfg->ca[0] = '\0';
 	}
 	return rc;

@@ -83,13 +83,9 @@ static int fetch_from_manager(const struct agent_config *cfg, const char *url)
 static const char *fetch_set_tls(CURL *c, const struct agent_config *cfg, const char *url)
 {
 	static struct agent_config ca_only;
-	const char *failed = NULL;
 
-	if (strncmp(url, "https://", 8) != 0) {
-		HTTP_SETOPT(c, failed, CURLOPT_PROXY, cfg->proxy); /* "": no proxy from the environment */
-		HTTP_SETOPT(c, failed, CURLOPT_NOPROXY, "");
-		return failed;
-	}
+	if (strncmp(url, "https://", 8) != 0)
+		return http_set_proxy(c, cfg);
 	if (fetch_from_manager(cfg, url))
 		return http_set_tls(c, cfg);
 	/* Another origin: not the manager's pin or CA; the sha256 decides (PROTOCOL.md "VMs"). */

@@ -62,9 +62,19 @@ void http_explain(CURLcode rc, const struct agent_config *cfg, const char *detai
 		snprintf(out, outlen, "%s", what);
 }
 
-const char *http_set_tls(CURL *c, const struct agent_config *cfg)
+const char *http_set_proxy(CURL *c, const struct agent_config *cfg)
 {
 	const char *failed = NULL;
+
+	/* "" turns the environment's proxy variables off; libcurl reads them otherwise. */
+	HTTP_SETOPT(c, failed, CURLOPT_PROXY, cfg->proxy);
+	HTTP_SETOPT(c, failed, CURLOPT_NOPROXY, ""); /* and no_proxy never makes exceptions */
+	return failed;
+}
+
+const char *http_set_tls(CURL *c, const struct agent_config *cfg)
+{
+	const char *failed = NULL, *proxy_failed;
 
 	if (cfg->pin[0])
 		HTTP_SETOPT(c, failed, CURLOPT_PINNEDPUBLICKEY, cfg->pin);
@@ -78,10 +88,8 @@ const char *http_set_tls(CURL *c, const struct agent_config *cfg)
 		HTTP_SETOPT(c, failed, CURLOPT_SSL_VERIFYHOST, 0L);
 	}
 	HTTP_SETOPT(c, failed, CURLOPT_SSLVERSION, (long)CURL_SSLVERSION_TLSv1_2);
-	/* "" turns the environment's proxy variables off; libcurl reads them otherwise. */
-	HTTP_SETOPT(c, failed, CURLOPT_PROXY, cfg->proxy);
-	HTTP_SETOPT(c, failed, CURLOPT_NOPROXY, ""); /* and no_proxy never makes exceptions */
-	return failed;
+	proxy_failed = http_set_proxy(c, cfg);
+	return failed ? failed : proxy_failed;
 }
 
 /* http_exchange: a POST of JSON, or a GET when JSON is NULL, to URL with

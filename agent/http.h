@@ -19,6 +19,8 @@
  * and the proxy: hvnode.proxy, or none at all (the environment's http_proxy, https_proxy and
  * all_proxy are never used). Returns NULL, or the name of the option libcurl refused. */
 const char *http_set_tls(CURL *c, const struct agent_config *cfg);
+/* The proxy part of http_set_tls alone, for plain http (image downloads). */
+const char *http_set_proxy(CURL *c, const struct agent_config *cfg);
 /* Plain words for a failed transfer; OVERFLOW is the byte cap that was exceeded, 0 if none. */
 void http_explain(CURLcode rc, const struct agent_config *cfg, const char *detail,
 		  size_t overflow, char *out, size_t outlen);

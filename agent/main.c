@@ -100,20 +100,6 @@ static uint32_t agent_random(void)
 	return r;
 }
 
-/* Reads up to TEXT_MAX-1 bytes of PATH into BUF; -errno when unreadable. */
-static int agent_read_text(const char *path, char *buf)
-{
-	FILE *f = fopen(path, "re");
-	size_t n;
-
-	if (!f)
-		return -errno;
-	n = fread(buf, 1, TEXT_MAX - 1, f);
-	buf[n] = '\0';
-	fclose(f);
-	return 0;
-}
-
 static void agent_status(struct agent *a, const char *state)
 {
 	state_write_status(&a->paths, state, a->cfg.n_managers ? a->cfg.managers[a->manager] : "",
@@ -129,7 +115,7 @@ static int agent_load_config(struct agent *a, char *shown, size_t shownlen)
 	int rc;
 
 	config_load_node(&a->cfg, a->cmdline_path, a->paths.run_dir, a->paths.persist_dir);
-	if (a->config_file && (rc = agent_read_text(a->config_file, text)) != 0)
+	if (a->config_file && (rc = config_read_file(a->config_file, text, sizeof(text))) != 0)
 		snprintf(a->cfg.errors + strlen(a->cfg.errors),
 			 sizeof(a->cfg.errors) - strlen(a->cfg.errors), "-c %s: %s\n",
 			 a->config_file, strerror(-rc));
@@ -503,7 +489,7 @@ static int agent_print_facts(struct agent *a)
 	char *out;
 
 	config_init(&a->cfg);
-	if (agent_read_text(a->cmdline_path, text) == 0)
+	if (config_read_file(a->cmdline_path, text, sizeof(text)) == 0)
 		config_parse_text(&a->cfg, text, a->cmdline_path);
 	a->env.bootif_mac = a->cfg.bootif_mac;
 	probe_kvm(&a->kvm);

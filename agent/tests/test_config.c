@@ -184,10 +184,20 @@ static void write_file(const char *path, const char *text)
 	}
 }
 
+/* Writes TEXT to DIR/NAME. */
+static void write_in(const char *dir, const char *name, const char *text)
+{
+	char path[256];
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	write_file(path, text);
+}
+
 /* hvnode.conf counts only when RUN/config-named exists (S40config: the cmdline named it). */
 static void test_load_node_reads_conf_only_when_named(void)
 {
-	char dir[] = "/tmp/hvnode-test-config.XXXXXX", path[256], persist[128];
+	char dir[] = "/tmp/hvnode-test-config.XXXXXX", cmdline[128], named[128], absent[128];
+	char persist[128], cmd[160];
 	struct agent_config c;
 
 	if (!mkdtemp(dir)) {
@@ -195,54 +205,45 @@ static void test_load_node_reads_conf_only_when_named(void)
 		return;
 	}
 	snprintf(persist, sizeof(persist), "%s/p", dir);
+	snprintf(cmdline, sizeof(cmdline), "%s/cmdline", dir);
+	snprintf(named, sizeof(named), "%s/config-named", dir);
+	snprintf(absent, sizeof(absent), "%s/absent", dir);
 	CHECK(mkdir(persist, 0700) == 0);
-	snprintf(path, sizeof(path), "%s/cmdline", dir);
-	write_file(path, "console=ttyS0\n");
-	snprintf(path, sizeof(path), "%s/hvnode.conf", persist);
-	write_file(path, "hvnode.manager=https://m.example\nhvnode.join_token=t\n");
+	write_file(cmdline, "console=ttyS0\n");
+	write_in(persist, "hvnode.conf", "hvnode.manager=https://m.example\nhvnode.join_token=t\n");
 
-	snprintf(path, sizeof(path), "%s/cmdline", dir);
-	CHECK(config_load_node(&c, path, dir, persist) == 0);
+	CHECK(config_load_node(&c, cmdline, dir, persist) == 0);
 	CHECK(c.n_managers == 0 && c.token[0] == '\0'); /* not named: the file is not read */
 
-	snprintf(path, sizeof(path), "%s/config-named", dir);
-	write_file(path, "");
-	snprintf(path, sizeof(path), "%s/cmdline", dir);
-	CHECK(config_load_node(&c, path, dir, persist) == 0);
+	write_file(named, "");
+	CHECK(config_load_node(&c, cmdline, dir, persist) == 0);
 	CHECK(c.n_managers == 1 && strcmp(c.token, "t") == 0);
-	CHECK(config_load_node(&c, path, dir, "") == 0); /* no partition mounted */
+	CHECK(config_load_node(&c, cmdline, dir, "") == 0); /* no partition mounted */
 	CHECK(c.n_managers == 0);
 
 	/* Not named: a CA path on the partition is dropped, whatever the source. */
-	snprintf(path, sizeof(path), "%s/config-named", dir);
-	unlink(path);
-	snprintf(path, sizeof(path), "%s/cmdline", dir);
-	write_file(path, "hvnode.manager=https://m hvnode.manager_ca=/mnt/config/ca.pem hvnode.join_token=t\n");
-	CHECK(config_load_node(&c, path, dir, "/mnt/config") == 0);
+	unlink(named);
+	write_file(cmdline, "hvnode.manager=https://m hvnode.manager_ca=/mnt/config/ca.pem hvnode.join_token=t\n");
+	CHECK(config_load_node(&c, cmdline, dir, "/mnt/config") == 0);
 	CHECK(c.ca[0] == '\0' && strstr(c.ignored, "/mnt/config/ca.pem is on a config partition the cmdline does not name"));
-	CHECK(config_load_node(&c, path, dir, "") == 0 && strcmp(c.ca, "/mnt/config/ca.pem") == 0);
-	snprintf(path, sizeof(path), "%s/config-named", dir);
-	write_file(path, "");
-	snprintf(path, sizeof(path), "%s/cmdline", dir);
-	write_file(path, "console=ttyS0\n");
+	CHECK(config_load_node(&c, cmdline, dir, "") == 0 && strcmp(c.ca, "/mnt/config/ca.pem") == 0);
+	write_file(named, "");
+	write_file(cmdline, "console=ttyS0\n");
 
 	/* A bad line in the file is ignored (named), and does not block: errors stays empty. */
-	snprintf(path, sizeof(path), "%s/hvnode.conf", persist);
-	write_file(path, "hvnode.manager=https://m.example\nhvnode.proxy=socks5://x\nhvnode.join_token=t\n");
-	snprintf(path, sizeof(path), "%s/cmdline", dir);
-	CHECK(config_load_node(&c, path, dir, persist) == 0);
+	write_in(persist, "hvnode.conf", "hvnode.manager=https://m.example\nhvnode.proxy=socks5://x\nhvnode.join_token=t\n");
+	CHECK(config_load_node(&c, cmdline, dir, persist) == 0);
 	CHECK(c.errors[0] == '\0' && c.n_managers == 1 && strcmp(c.token, "t") == 0);
 	CHECK(strstr(c.ignored, "invalid hvnode.proxy (") && strstr(c.ignored, "; ignored"));
 	/* On the cmdline a bad value still blocks. */
-	write_file(path, "hvnode.proxy=socks5://x\n");
-	CHECK(config_load_node(&c, path, dir, persist) == 0 && c.errors[0] != '\0');
+	write_file(cmdline, "hvnode.proxy=socks5://x\n");
+	CHECK(config_load_node(&c, cmdline, dir, persist) == 0 && c.errors[0] != '\0');
 
-	snprintf(path, sizeof(path), "%s/absent", dir);
-	CHECK(config_load_node(&c, path, dir, persist) < 0);
+	CHECK(config_load_node(&c, absent, dir, persist) < 0);
 	CHECK(c.n_managers == 1); /* the named file still counts */
 
-	snprintf(path, sizeof(path), "rm -rf '%s'", dir);
-	CHECK(system(path) == 0);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	CHECK(system(cmd) == 0);
 }
 
 static void test_proxy(void)
