@@ -80,7 +80,12 @@ struct kvm_state {
 cJSON *facts_collect(const struct facts_env *env, const struct kvm_state *kvm,
 		     const char *image_sha256);
 cJSON *facts_heartbeat(const struct facts_env *env, const struct kvm_state *kvm);
+char *facts_stable_text(const cJSON *facts);
 cJSON *facts_kvm_json(const struct kvm_state *kvm);
+
+/* digest.c: sha256 as lower-case hex. */
+void digest_hex(const unsigned char digest[32], char out[65]);
+int digest_sha256_hex(const void *data, size_t len, char out[65]);
 
 /* probe.c: questions only the running system answers. */
 void probe_kvm(struct kvm_state *kvm);
@@ -109,7 +114,6 @@ int state_load_identity(const struct agent_paths *paths, const char *manager,
 			struct registration *id);
 int state_save_identity(const struct agent_paths *paths, const char *manager,
 			const struct registration *id);
-void state_drop_identity(const struct agent_paths *paths);
 int state_write_status(const struct agent_paths *paths, const char *state, const char *manager,
 		       const char *node_id, long last_heartbeat, const char *last_error);
 int state_apply_keys(const struct agent_paths *paths, const char *keys);

@@ -424,3 +424,23 @@ cJSON *facts_heartbeat(const struct facts_env *env, const struct kvm_state *kvm)
 	cJSON_AddArrayToObject(root, "vms");
 	return root;
 }
+
+/* facts_stable_text: FACTS (as facts_collect made them) as unformatted JSON without the values
+ * that change by themselves (storage_pool.free_bytes, which every heartbeat carries anyway),
+ * so two texts differ only when the node changed: an address, a link, a disk, the hostname,
+ * the image. The sha256 of this text is the heartbeat's facts_sha256 (PROTOCOL.md
+ * "Heartbeat"). Returns a malloc'd string, or NULL when out of memory. */
+char *facts_stable_text(const cJSON *facts)
+{
+	cJSON *copy = cJSON_Duplicate(facts, 1), *pool;
+	char *text;
+
+	if (!copy)
+		return NULL;
+	pool = cJSON_GetObjectItemCaseSensitive(copy, "storage_pool");
+	if (cJSON_IsObject(pool))
+		cJSON_DeleteItemFromObjectCaseSensitive(pool, "free_bytes");
+	text = cJSON_PrintUnformatted(copy);
+	cJSON_Delete(copy);
+	return text;
+}

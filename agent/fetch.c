@@ -95,12 +95,6 @@ static const char *fetch_set_tls(CURL *c, const struct agent_config *cfg, const 
 	return http_set_tls(c, &ca_only);
 }
 
-static void fetch_hex(const unsigned char digest[32], char out[65])
-{
-	for (int i = 0; i < 32; i++)
-		snprintf(out + 2 * i, 3, "%02x", digest[i]);
-}
-
 int fetch_image(const struct agent_config *cfg, const char *cache_dir, const struct vm_image *img,
 		const char *what, char *err, size_t errlen)
 {
@@ -168,7 +162,7 @@ int fetch_image(const struct agent_config *cfg, const char *cache_dir, const str
 	curl_easy_cleanup(c);
 	mbedtls_sha256_finish_ret(&sink.sha, digest);
 	mbedtls_sha256_free(&sink.sha);
-	fetch_hex(digest, got_hex);
+	digest_hex(digest, got_hex);
 	if (sink.overflow || rc == CURLE_FILESIZE_EXCEEDED)
 		snprintf(err, errlen, "%s image: %s serves more than the declared %llu bytes", what,
 			 img->url, (unsigned long long)img->size_bytes);

@@ -45,6 +45,7 @@ struct agent {
 	char image_sha256[65];
 	const char *cmdline_path, *config_file;
 	struct registration id;
+	int id_manager;        /* the manager ID belongs to (index into cfg.managers), -1: none */
 	int registered;
 	int manager;           /* index into cfg.managers */
 	unsigned failures;     /* consecutive failed attempts */
@@ -56,6 +57,9 @@ struct agent {
 	char last_error[512];
 	struct http_result res;
 	char body[RESPONSE_MAX + 1];
+	char facts_sent[65];   /* facts_sha256 of the facts the manager last accepted, "" none */
+	char facts_now[65];    /* ... and of the facts in the exchange under way */
+	char facts_logged[65]; /* ... and of the last change logged */
 	int vms_fetched;       /* a VM list was fetched since the agent (re)registered */
 	long long vms_generation; /* ... and this was its generation */
 	int vms_announced;     /* a heartbeat reply carried vms_generation ... */
@@ -228,6 +232,8 @@ static void agent_registered(struct agent *a)
 	int rc;
 
 	a->registered = 1;
+	a->id_manager = a->manager;
+	memcpy(a->facts_sent, a->facts_now, sizeof(a->facts_sent));
 	a->vms_fetched = a->vms_announced = 0; /* a new record: its VM list is fetched afresh */
 	agent_backoff_clear(a);
 	a->last_error[0] = '\0';
@@ -261,17 +267,49 @@ static int agent_post(struct agent *a, const char *endpoint, const char *bearer,
 	return rc;
 }
 
+/* A->facts_now = the facts_sha256 of FACTS (facts_stable_text); "" when out of memory, which
+ * makes the facts go out with every heartbeat rather than never. */
+static void agent_facts_digest(struct agent *a, const cJSON *facts)
+{
+	char *text = facts ? facts_stable_text(facts) : NULL;
+
+	a->facts_now[0] = '\0';
+	if (text)
+		digest_sha256_hex(text, strlen(text), a->facts_now);
+	free(text);
+}
+
+/* The registration body: the facts, plus "identity" (PROTOCOL.md "Register") when the agent
+ * holds a node_id and credential from this manager, which proves the node is the one the
+ * manager knows. An identity from another manager is never sent. */
+static cJSON *agent_register_body(struct agent *a)
+{
+	cJSON *body = facts_collect(&a->env, &a->kvm, a->image_sha256), *identity;
+
+	agent_facts_digest(a, body);
+	if (!body || a->id_manager != a->manager)
+		return body;
+	identity = cJSON_AddObjectToObject(body, "identity");
+	if (!identity || !cJSON_AddStringToObject(identity, "node_id", a->id.node_id) ||
+	    !cJSON_AddStringToObject(identity, "credential", a->id.credential)) {
+		cJSON_Delete(body);
+		return NULL;
+	}
+	return body;
+}
+
 static void agent_register(struct agent *a)
 {
+	static struct registration next; /* a bad reply leaves the identity held in a->id alone */
 	const char *url = a->cfg.managers[a->manager];
 	char endpoint[CONFIG_URL_MAX + 32], err[200];
 	int rc;
 
 	snprintf(endpoint, sizeof(endpoint), "%s/api/v1/nodes", url);
-	rc = agent_post(a, endpoint, a->cfg.token, facts_collect(&a->env, &a->kvm, a->image_sha256),
-			"facts");
+	rc = agent_post(a, endpoint, a->cfg.token, agent_register_body(a), "facts");
 	if (rc == 0 && (a->res.status == 201 || a->res.status == 200)) {
-		if (reply_parse_register(a->res.body, a->res.len, &a->id, err, sizeof(err)) == 0) {
+		if (reply_parse_register(a->res.body, a->res.len, &next, err, sizeof(err)) == 0) {
+			a->id = next;
 			agent_registered(a);
 			return;
 		}
@@ -315,14 +353,30 @@ static int agent_forgotten(struct agent *a, int rc)
 	return 1;
 }
 
-/* The heartbeat body: facts_heartbeat plus the supervisor's report (RUN/vms.actual). */
+/* The heartbeat body: facts_heartbeat, the supervisor's report (RUN/vms.actual), the
+ * facts_sha256 of the node's facts now, and the facts themselves when that differs from the
+ * last the manager accepted (PROTOCOL.md "Heartbeat"): an address, a link, a disk changed. */
 static cJSON *agent_heartbeat_body(struct agent *a)
 {
 	static char text[VMS_LIST_MAX + 1];
 	cJSON *body = facts_heartbeat(&a->env, &a->kvm);
+	cJSON *facts = facts_collect(&a->env, &a->kvm, a->image_sha256);
 	char path[CONFIG_PATH_MAX + 16], err[128];
 	size_t n = 0;
 	FILE *f;
+
+	agent_facts_digest(a, facts);
+	if (body && a->facts_now[0])
+		cJSON_AddStringToObject(body, "facts_sha256", a->facts_now);
+	if (body && facts && strcmp(a->facts_now, a->facts_sent)) {
+		if (a->facts_sent[0] && strcmp(a->facts_now, a->facts_logged))
+			agent_log("the node's facts changed since the manager last got them: sending "
+				  "them with the heartbeat");
+		memcpy(a->facts_logged, a->facts_now, sizeof(a->facts_logged));
+		cJSON_AddItemToObject(body, "facts", facts);
+		facts = NULL;
+	}
+	cJSON_Delete(facts);
 
 	snprintf(path, sizeof(path), "%s/vms.actual", a->paths.run_dir);
 	f = fopen(path, "re");
@@ -404,6 +458,7 @@ static void agent_heartbeat(struct agent *a)
 	}
 	agent_backoff_clear(a);
 	a->forgotten = 0;
+	memcpy(a->facts_sent, a->facts_now, sizeof(a->facts_sent));
 	a->last_heartbeat = (long)agent_uptime();
 	a->last_error[0] = '\0';
 	if (reply_parse_heartbeat(a->res.body, a->res.len, &a->id, err, sizeof(err))) {
@@ -431,7 +486,7 @@ static void agent_resume(struct agent *a)
 {
 	for (int i = 0; i < a->cfg.n_managers; i++)
 		if (state_load_identity(&a->paths, a->cfg.managers[i], &a->id) == 0) {
-			a->manager = i;
+			a->manager = a->id_manager = i;
 			a->registered = 1;
 			agent_log("resuming as node %s with %s", a->id.node_id, a->cfg.managers[i]);
 			return;
@@ -515,6 +570,7 @@ int main(int argc, char **argv)
 	setvbuf(stderr, NULL, _IOLBF, 0);
 	a->cmdline_path = "/proc/cmdline";
 	a->last_heartbeat = -1;
+	a->id_manager = -1;
 	a->env.root = "";
 	a->env.with_addresses = 1;
 	snprintf(a->paths.run_dir, sizeof(a->paths.run_dir), "/run/hvnode");

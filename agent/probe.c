@@ -73,8 +73,7 @@ int probe_image_sha256(char out[65])
 	while ((n = read(fd, buf, sizeof(buf))) > 0)
 		mbedtls_sha256_update_ret(&ctx, buf, (size_t)n);
 	if (n == 0 && mbedtls_sha256_finish_ret(&ctx, digest) == 0) {
-		for (int i = 0; i < 32; i++)
-			snprintf(out + 2 * i, 3, "%02x", digest[i]);
+		digest_hex(digest, out);
 		rc = 0;
 	}
 	mbedtls_sha256_free(&ctx);

@@ -99,32 +99,42 @@ static int state_copy(char *dst, size_t dstlen, const char *src)
 	return 0;
 }
 
+/* Reads an identity file for MANAGER into ID; -1 (ID unchanged) when there is none, it is not
+ * a regular file (the config partition is not the node's own: no symlink, FIFO or device is
+ * followed), it is for another manager, or a value is bad. */
 static int state_read_identity(const char *path, const char *manager, struct registration *id)
 {
+	static struct registration next;
 	char line[CREDENTIAL_MAX + 64], url[CONFIG_URL_MAX] = "";
-	FILE *f = fopen(path, "re");
-	int bad = 0;
+	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC), bad = 0;
+	struct stat st;
+	FILE *f;
 
-	if (!f)
+	if (fd < 0)
 		return -1;
-	memset(id, 0, sizeof(*id));
-	id->interval_s = HEARTBEAT_DEFAULT_S;
+	if (fstat(fd, &st) || !S_ISREG(st.st_mode) || !(f = fdopen(fd, "r"))) {
+		close(fd);
+		return -1;
+	}
+	memset(&next, 0, sizeof(next));
+	next.interval_s = HEARTBEAT_DEFAULT_S;
 	while (fgets(line, sizeof(line), f)) {
 		line[strcspn(line, "\n")] = '\0';
 		if (!strncmp(line, "manager=", 8))
 			bad |= state_copy(url, sizeof(url), line + 8);
 		else if (!strncmp(line, "node_id=", 8))
-			bad |= state_copy(id->node_id, sizeof(id->node_id), line + 8);
+			bad |= state_copy(next.node_id, sizeof(next.node_id), line + 8);
 		else if (!strncmp(line, "credential=", 11))
-			bad |= state_copy(id->credential, sizeof(id->credential), line + 11);
+			bad |= state_copy(next.credential, sizeof(next.credential), line + 11);
 		else if (!strncmp(line, "interval_s=", 11))
-			id->interval_s = atoi(line + 11);
+			next.interval_s = atoi(line + 11);
 	}
 	fclose(f);
-	if (bad || strcmp(url, manager) || !reply_valid_node_id(id->node_id) ||
-	    !reply_valid_credential(id->credential) || id->interval_s < 1 ||
-	    id->interval_s > INTERVAL_MAX_S)
+	if (bad || strcmp(url, manager) || !reply_valid_node_id(next.node_id) ||
+	    !reply_valid_credential(next.credential) || next.interval_s < 1 ||
+	    next.interval_s > INTERVAL_MAX_S)
 		return -1;
+	*id = next;
 	return 0;
 }
 
@@ -170,20 +180,6 @@ int state_save_identity(const struct agent_paths *paths, const char *manager,
 			rc = prc;
 	}
 	return rc;
-}
-
-/* state_drop_identity: forgets the identity everywhere (the manager no longer knows it). */
-void state_drop_identity(const struct agent_paths *paths)
-{
-	char path[CONFIG_PATH_MAX + 32];
-
-	snprintf(path, sizeof(path), "%s/identity", paths->run_dir);
-	unlink(path);
-	if (paths->persist_dir[0]) {
-		snprintf(path, sizeof(path), "%s/agent/identity", paths->persist_dir);
-		unlink(path);
-		state_fsync_dir(path);
-	}
 }
 
 /* state_write_status: RUN/agent.state for the console status screen. LAST_HEARTBEAT is in

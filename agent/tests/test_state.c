@@ -51,9 +51,24 @@ static void test_identity(const char *dir)
 	CHECK(state_write_file(path, "manager=https://m\nnode_id=../x\ncredential=c\n", 44, 0600,
 			       1) == 0);
 	CHECK(state_load_identity(&p, "https://m", &got) == -1);
+	/* A failed load leaves what the caller held alone (another manager's file, a bad file). */
+	CHECK(strcmp(got.node_id, "4f2c") == 0 && strcmp(got.credential, "secret") == 0);
 	CHECK(state_save_identity(&p, "https://m", &id) == 0);
-	state_drop_identity(&p);
+	memset(&got, 0, sizeof(got));
+	CHECK(state_load_identity(&p, "https://other", &got) == -1 && got.node_id[0] == '\0');
+	/* On a disk the node did not write, a symlink or a FIFO is not followed or waited on. */
+	snprintf(path, sizeof(path), "%s/identity", p.run_dir);
+	unlink(path);
+	CHECK(state_write_file(path, "x", 1, 0600, 0) == 0 && unlink(path) == 0);
+	snprintf(path, sizeof(path), "%s/agent/identity", p.persist_dir);
+	char target[700];
+	snprintf(target, sizeof(target), "%s/elsewhere", dir);
+	CHECK(rename(path, target) == 0 && symlink(target, path) == 0);
 	CHECK(state_load_identity(&p, "https://m", &got) == -1);
+	CHECK(unlink(path) == 0 && mkfifo(path, 0600) == 0);
+	CHECK(state_load_identity(&p, "https://m", &got) == -1); /* returns: no open() blocks */
+	CHECK(unlink(path) == 0 && rename(target, path) == 0);
+	CHECK(state_load_identity(&p, "https://m", &got) == 0 && strcmp(got.node_id, "4f2c") == 0);
 }
 
 static void test_status_and_keys(const char *dir)

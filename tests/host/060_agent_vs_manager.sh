@@ -1,4 +1,4 @@
-# SUMMARY: hvnode-agent against the test manager on loopback: register, resume, pins, CA, and every manager fault without a crash
+# SUMMARY: hvnode-agent against the test manager on loopback: register, resume, a takeover held pending, pins, CA, and every manager fault without a crash
 set -eu
 : "${AGENT:?AGENT must name the built hvnode-agent}"
 LIB=$TOP/tests/qemu-boot/lib
@@ -20,15 +20,24 @@ port=$(cat "$M/port") pin=$(cat "$M/pin")
 url=https://127.0.0.1:$port
 other_pin=sha256//AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=
 
-# agent NAME CONFIG-LINES...: starts a fresh agent (own run dir; persist dir $WORK/NAME.p),
-# logging to $WORK/NAME.log.
+# facts_root NAME: $WORK/NAME.facts, the test facts with a system uuid of NAME's own, so each
+# agent is a node of its own for the manager unless it is meant to be another's.
+facts_root() {
+	[ -d "$WORK/$1.facts" ] && return
+	cp -a "$FACTS" "$WORK/$1.facts"
+	printf %s "$1" | md5sum | sed 's/^\(.\{8\}\)\(.\{4\}\)\(.\{4\}\)\(.\{4\}\)\(.\{12\}\).*/\1-\2-\3-\4-\5/' \
+		>"$WORK/$1.facts/sys/class/dmi/id/product_uuid"
+}
+# agent NAME CONFIG-LINES...: starts a fresh agent (own run dir; persist dir $WORK/NAME.p;
+# the facts of node ${NODE:-NAME}), logging to $WORK/NAME.log.
 agent() {
 	name=$1
 	shift
 	printf '%s\n' "$@" >"$WORK/$name.conf"
 	mkdir -p "$WORK/$name.p"
+	facts_root "${NODE:-$name}"
 	"$AGENT" -c "$WORK/$name.conf" --cmdline /dev/null --run-dir "$WORK/$name.run" \
-		--persist-dir "$WORK/$name.p" --facts-root "$FACTS" >"$WORK/$name.log" 2>&1 &
+		--persist-dir "$WORK/$name.p" --facts-root "$WORK/${NODE:-$name}.facts" >"$WORK/$name.log" 2>&1 &
 	agent_pid=$!
 }
 # expect NAME REGEX [TIMEOUT_S]: the agent's log shows REGEX in time and the agent still runs.
@@ -50,24 +59,57 @@ expect first 'registered as node [0-9a-f]+ with https://127.0.0.1'
 expect first 'heartbeat ok'
 node_id=$(sed -n 's/^node_id=//p' "$WORK/first.p/agent/identity")
 grep -q "^state=registered$" "$WORK/first.run/agent.state"
+# A changed fact (the hostname here) reaches the manager with the next heartbeat.
+echo renamed-node >"$WORK/first.facts/proc/sys/kernel/hostname"
+expect first "the node's facts changed since the manager last got them: sending them with the heartbeat"
+python3 "$LIB/manager.py" wait "$M" --path "^/api/v1/nodes/$node_id/heartbeat\$" --status 200 \
+	--body '"facts": \{.*"hostname": "renamed-node"' --timeout 10 >/dev/null
+python3 "$LIB/manager.py" nodes "$M" | grep -q '"hostname": "renamed-node"' ||
+	{ echo "FAIL: the manager's record kept the old hostname"; exit 1; }
+echo "  ok: first: the manager's record has the new hostname"
 stop_agent
 # A restart with an empty /run resumes from the persist dir: a heartbeat, no new registration.
 before=$(grep -c '"path": "/api/v1/nodes"' "$M/requests.jsonl")
 rm -rf "$WORK/first.run"
 printf '%s\n' "$good" "hvnode.manager_pin=$pin" "$token" >"$WORK/first.conf"
-"$AGENT" -c "$WORK/first.conf" --cmdline /dev/null --run-dir "$WORK/first.run" \
-	--persist-dir "$WORK/first.p" --facts-root "$FACTS" >"$WORK/resume.log" 2>&1 &
-agent_pid=$!
+resume_first() {
+	"$AGENT" -c "$WORK/first.conf" --cmdline /dev/null --run-dir "$WORK/first.run" \
+		--persist-dir "$WORK/first.p" --facts-root "$WORK/first.facts" >"$WORK/$1.log" 2>&1 &
+	agent_pid=$!
+}
+resume_first resume
 expect resume "resuming as node $node_id"
 expect resume 'heartbeat ok'
 [ "$(grep -c '"path": "/api/v1/nodes"' "$M/requests.jsonl")" = "$before" ] ||
 	{ echo "FAIL: the resumed agent registered again"; exit 1; }
 stop_agent
-# A stateless node (nothing kept) registering again gets the same node_id.
-agent stateless "$good" "hvnode.manager_pin=$pin" "$token"
+uuid=$(cat "$WORK/first.facts/sys/class/dmi/id/product_uuid")
+# A takeover: the join token, the node's uuid and its node_id, but not its credential. The
+# registration is held as pending; the node keeps its record and its credential.
+mkdir -p "$WORK/takeover.p/agent"
+printf 'manager=%s\nnode_id=%s\ncredential=forged\ninterval_s=1\n' "$url" "$node_id" \
+	>"$WORK/takeover.p/agent/identity"
+NODE=first agent takeover "$good" "hvnode.manager_pin=$pin" "$token"
+expect takeover "no longer knows node $node_id \(HTTP 401\)"
+expect takeover "registration with .* pending approval .*: HTTP 202: node $node_id is registered already; a re-registration without its credential awaits approval"
+stop_agent
+python3 "$LIB/manager.py" pending "$M" | grep -q "\"uuid\": \"$uuid\"" ||
+	{ echo "FAIL: takeover: no pending re-registration for $uuid"; exit 1; }
+rm -rf "$WORK/first.run"
+resume_first first-again
+expect first-again 'heartbeat ok'
+stop_agent
+echo "  ok: takeover: the node's own credential still works"
+# A stateless node (nothing kept) registering again is held too, until the operator approves
+# it; then it gets the same node_id, and one node stays on the manager.
+NODE=first agent stateless "$good" "hvnode.manager_pin=$pin" "$token"
+expect stateless "registration with .* pending approval"
+python3 "$LIB/manager.py" approve "$M" "$uuid"
 expect stateless "registered as node $node_id "
 stop_agent
 [ "$(python3 "$LIB/manager.py" nodes "$M" | grep -c '"node_id"')" = 1 ]
+python3 "$LIB/manager.py" pending "$M" | grep -q '^\[\]$' ||
+	{ echo "FAIL: stateless: the approval was not used up"; exit 1; }
 
 # The manager forgets the node: back to registration.
 agent forget "$good" "hvnode.manager_pin=$pin" "$token"
@@ -107,10 +149,11 @@ mode normal
 # one waits a growing backoff first (RUN/agent.backoff), so it cannot contact the manager every
 # second (register, or resume from RUN/identity and heartbeat).
 rm -rf "$WORK/crash.run"
+facts_root crash
 for i in 1 2 3 4; do
 	mkdir -p "$WORK/crash.p"
 	"$AGENT" -c "$WORK/stale.conf" --cmdline /dev/null --run-dir "$WORK/crash.run" \
-		--persist-dir "$WORK/crash.p" --facts-root "$FACTS" >>"$WORK/crash.log" 2>&1 &
+		--persist-dir "$WORK/crash.p" --facts-root "$WORK/crash.facts" >>"$WORK/crash.log" 2>&1 &
 	agent_pid=$!
 	count_lines "$WORK/crash.log" 'heartbeat ok' "$i" 90
 	kill -9 "$agent_pid"

@@ -1,4 +1,4 @@
-# SUMMARY: the node registers with the test manager over pinned TLS with its facts, heartbeats, keeps its join token out of the console and dmesg, and keeps its node_id across a reboot
+# SUMMARY: the node registers with the test manager over pinned TLS with its facts, heartbeats, sends its facts again when they change, keeps its join token out of the console and dmesg, and keeps its node_id across a reboot once the operator approves the re-registration
 set -eu
 . "$(dirname "$0")/../lib/lib.sh"
 trap stop_all EXIT
@@ -52,6 +52,26 @@ PY
 node_id=$(python3 "$LIB/manager.py" nodes "$MANAGER_DIR" | python3 -c 'import json, sys; print(json.load(sys.stdin)[0]["node_id"])')
 manager_wait --path "^/api/v1/nodes/$node_id/heartbeat\$" --status 200 --count 2 --timeout 30 >/dev/null
 echo "  ok: two heartbeats arrived for node $node_id"
+# The facts stay the same: the heartbeats carry their hash, not the facts.
+python3 - "$(manager_wait --path "^/api/v1/nodes/$node_id/heartbeat\$" --status 200 --count 2)" <<'PY' && echo "  ok: heartbeats carry facts_sha256, and no facts while they do not change" || { echo "  FAIL: facts in the heartbeats"; exit 1; }
+import json, re, sys
+bodies = [json.loads(line)["body"] for line in sys.argv[1].splitlines()]
+assert all(re.fullmatch("[0-9a-f]{64}", b["facts_sha256"]) and "facts" not in b for b in bodies), bodies
+assert len({b["facts_sha256"] for b in bodies}) == 1, bodies
+PY
+# An address change reaches the manager: the next heartbeat carries the facts, once.
+node_sh "ip addr add 10.0.2.99/24 dev br0"
+manager_wait --path "^/api/v1/nodes/$node_id/heartbeat\$" --status 200 --body '"facts": \{.*"10\.0\.2\.99/24"' --timeout 30 >/dev/null ||
+	{ echo "  FAIL: no heartbeat carried the facts with the new address"; exit 1; }
+sent=$(manager_wait --path "^/api/v1/nodes/$node_id/heartbeat\$" --body '"facts": \{' | wc -l)
+python3 "$LIB/manager.py" nodes "$MANAGER_DIR" | grep -q '"10.0.2.99/24"' ||
+	{ echo "  FAIL: the manager's record does not have the new address"; exit 1; }
+total=$(manager_wait --path "^/api/v1/nodes/$node_id/heartbeat\$" | wc -l)
+manager_wait --path "^/api/v1/nodes/$node_id/heartbeat\$" --status 200 --count $((total + 2)) --timeout 30 >/dev/null
+[ "$(manager_wait --path "^/api/v1/nodes/$node_id/heartbeat\$" --body '"facts": \{' | wc -l)" = "$sent" ] ||
+	{ echo "  FAIL: the facts went out again with an unchanged node"; exit 1; }
+echo "  ok: after an address change one heartbeat carried the facts, and the manager's record has the address"
+node_sh "ip addr del 10.0.2.99/24 dev br0"
 fail=0
 check "agent.state says registered as $node_id" "grep -qx state=registered /run/hvnode/agent.state && grep -qx node_id=$node_id /run/hvnode/agent.state" || fail=1
 check "the status screen shows the registration" "$(screen_cmd 'registration: registered' "node id: $node_id")" || fail=1
@@ -67,13 +87,18 @@ else
 	echo "  ok: the join token is not on the console"
 fi
 [ $fail = 0 ] || exit 1
-# Reboot: the stateless node registers again and gets the same node_id.
+# Reboot: the stateless node kept no credential, so its registration is held as pending (it
+# could be anyone with the token and the uuid); once the operator approves, it gets the same
+# node_id.
 node_sh "reboot" >/dev/null 2>&1 || true
 wait "$QEMU_PID" 2>/dev/null || true
 QEMU_PID=
 boot_node
 wait_console "$READY"
-wait_console "hvnode-agent: registered as node $node_id " 120
+wait_console "hvnode-agent: registration with .* pending approval .*: HTTP 202: node $node_id is registered already" 120
+echo "  ok: the re-registration without a credential is held as pending"
+python3 "$LIB/manager.py" approve "$MANAGER_DIR" "$UUID"
+wait_console "hvnode-agent: registered as node $node_id " 60
 manager_wait --path '^/api/v1/nodes$' --status 201 --count 2 >/dev/null
 nodes=$(python3 "$LIB/manager.py" nodes "$MANAGER_DIR" | python3 -c 'import json,sys; print(len(json.load(sys.stdin)))')
 [ "$nodes" = 1 ] || { echo "  FAIL: the manager has $nodes nodes after a reboot"; exit 1; }

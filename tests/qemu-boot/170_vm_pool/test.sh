@@ -44,7 +44,9 @@ PY
 [ $fail = 0 ] || exit 1
 
 # Reboot: the guest is asked to shut down, the pool unmounts, the node comes back, registers
-# again, and the manager's desired state brings the VM back with its disk.
+# again (the operator expects it: the node keeps no credential), and the manager's desired
+# state brings the VM back with its disk.
+mgr approve "$MANAGER_DIR" "$UUID"
 node_sh "reboot" >/dev/null 2>&1 || true
 wait_console 'hvnode-supervisor: terminating: asking every guest to shut down' 60
 wait "$QEMU_PID" 2>/dev/null || true

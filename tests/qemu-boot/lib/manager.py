@@ -16,7 +16,8 @@ the node records and their desired VMs live in an sqlite file in the run directo
       Endpoints (any other path 404, any other method 405 with an Allow header):
         POST /api/v1/nodes                       register (bearer: the join token)
         POST /api/v1/nodes/{node_id}/heartbeat   heartbeat (bearer: the node's credential); the
-                                                 reply carries the node's vms_generation
+                                                 reply carries the node's vms_generation; facts
+                                                 in it replace the record's
         GET  /api/v1/nodes/{node_id}/vms         {"vms_generation": G, "vms": [SPEC, ...]}, the
                                                  node's desired VMs in creation order (bearer:
                                                  the node's credential; 404/401 as heartbeat)
@@ -47,12 +48,25 @@ the node records and their desired VMs live in an sqlite file in the run directo
         slow         holds the answer 120 s (logged on arrival with "status": null)
         hang-tls     accepts TCP, never does the TLS handshake (120 s, then closes)
 
-  manager.py wait DIR [--path RE] [--method M] [--status N] [--auth RE] [--count N] [--timeout S]
-      Waits until COUNT logged requests match all filters, prints them (JSON lines), exit 0;
+  manager.py wait DIR [--path RE] [--method M] [--status N] [--auth RE] [--body RE] [--count N]
+                    [--timeout S]
+      Waits until COUNT logged requests match all filters (RE: re.search; --body on the body as
+      json.dumps writes it), prints them (JSON lines), exit 0;
       exit 1 on timeout. Tests wait on this instead of sleeping.
 
   manager.py nodes DIR
       Prints the node records as a JSON array.
+
+  Registration (agent/PROTOCOL.md "Register"): an unknown system uuid becomes a new node; a
+  known one keeps its node_id and gets a new credential only when the request's "identity"
+  proves the record's node_id and credential. Any other registration of a known uuid (a
+  stateless node that rebooted, or someone holding the join token and the uuid) answers 202
+  and is held until the operator approves it:
+  manager.py pending DIR
+      Prints the held re-registrations: [{"uuid", "attempts", "approved"}].
+  manager.py approve DIR UUID
+      Lets the next registration of UUID without its credential through, once: a held one, or
+      one the operator expects (a stateless node about to reboot).
 
   manager.py vm COMMAND DIR NODE ...
       The desired VMs of a node. NODE is a node_id or a system uuid; an unknown NODE or VM
@@ -219,7 +233,11 @@ class NodeDB:
     SCHEMA = ("""CREATE TABLE IF NOT EXISTS nodes (
         uuid TEXT PRIMARY KEY, node_id TEXT UNIQUE NOT NULL, credential TEXT NOT NULL,
         registered INTEGER NOT NULL DEFAULT 0, heartbeats INTEGER NOT NULL DEFAULT 0,
-        facts TEXT, last_heartbeat TEXT, vms_generation INTEGER NOT NULL DEFAULT 0)""",
+        facts TEXT, last_heartbeat TEXT, vms_generation INTEGER NOT NULL DEFAULT 0,
+        facts_updates INTEGER NOT NULL DEFAULT 0)""",
+              """CREATE TABLE IF NOT EXISTS pending (
+        uuid TEXT PRIMARY KEY, attempts INTEGER NOT NULL DEFAULT 0, approved INTEGER NOT NULL
+        DEFAULT 0, facts TEXT)""",
               """CREATE TABLE IF NOT EXISTS vms (
         node_id TEXT NOT NULL, name TEXT NOT NULL, position INTEGER NOT NULL, spec TEXT NOT NULL,
         PRIMARY KEY (node_id, name))""")
@@ -231,9 +249,9 @@ class NodeDB:
             for statement in self.SCHEMA:
                 db.execute(statement)
             columns = [row[1] for row in db.execute("PRAGMA table_info(nodes)")]
-            if "vms_generation" not in columns:  # a DB from before VMs
-                db.execute("ALTER TABLE nodes ADD COLUMN "
-                           "vms_generation INTEGER NOT NULL DEFAULT 0")
+            for column in ("vms_generation", "facts_updates"):  # a DB from before them
+                if column not in columns:
+                    db.execute(f"ALTER TABLE nodes ADD COLUMN {column} INTEGER NOT NULL DEFAULT 0")
 
     @contextmanager
     def db(self, write=False):
@@ -247,17 +265,47 @@ class NodeDB:
         finally:
             conn.close()
 
-    def register(self, uuid, facts):
-        """Same uuid, same node_id; a fresh credential every time."""
+    def register(self, uuid, facts, identity):
+        """A registration of system UUID (agent/PROTOCOL.md "Register"). An unknown UUID is a
+        new node. A known UUID keeps its node_id and gets a fresh credential only when IDENTITY
+        (the request's "identity" object, or None) proves the record's node_id and credential,
+        or when the operator approved one re-registration (`approve`); else it is held as
+        pending. Returns ("registered", node_id, credential) or ("pending", node_id, None)."""
         credential = secrets.token_urlsafe(32)
         with self.db(write=True) as db:
-            row = db.execute("SELECT node_id FROM nodes WHERE uuid = ?", (uuid,)).fetchone()
+            row = db.execute("SELECT node_id, credential FROM nodes WHERE uuid = ?",
+                             (uuid,)).fetchone()
+            if row:
+                proven = (isinstance(identity, dict) and identity.get("node_id") == row[0]
+                          and isinstance(identity.get("credential"), str)
+                          and hmac.compare_digest(identity["credential"].encode(),
+                                                  row[1].encode()))
+                approved = db.execute("SELECT 1 FROM pending WHERE uuid = ? AND approved = 1",
+                                      (uuid,)).fetchone()
+                if not proven and not approved:
+                    db.execute("""INSERT INTO pending (uuid, attempts, facts) VALUES (?, 1, ?)
+                                  ON CONFLICT(uuid) DO UPDATE SET attempts = attempts + 1,
+                                  facts = excluded.facts""", (uuid, json.dumps(facts)))
+                    return "pending", row[0], None
             node_id = row[0] if row else secrets.token_hex(8)
+            db.execute("DELETE FROM pending WHERE uuid = ?", (uuid,))
             db.execute("""INSERT INTO nodes (uuid, node_id, credential, registered, facts)
                           VALUES (?, ?, ?, 1, ?) ON CONFLICT(uuid) DO UPDATE SET
                           credential = excluded.credential, registered = registered + 1,
                           facts = excluded.facts""", (uuid, node_id, credential, json.dumps(facts)))
-        return node_id, credential
+        return "registered", node_id, credential
+
+    def approve(self, uuid):
+        """Lets the next registration of UUID without its credential through, once (a pending
+        one, or one the operator expects: a stateless node about to reboot)."""
+        with self.db(write=True) as db:
+            db.execute("""INSERT INTO pending (uuid, approved) VALUES (?, 1)
+                          ON CONFLICT(uuid) DO UPDATE SET approved = 1""", (uuid,))
+
+    def pending(self):
+        with self.db() as db:
+            rows = db.execute("SELECT uuid, attempts, approved FROM pending ORDER BY uuid")
+            return [{"uuid": u, "attempts": n, "approved": bool(a)} for u, n, a in rows]
 
     def credential(self, node_id):
         with self.db() as db:
@@ -266,10 +314,16 @@ class NodeDB:
         return row[0] if row else None
 
     def heartbeat(self, node_id, body):
-        """Records the heartbeat; the node's vms_generation, None if the node is gone."""
+        """Records the heartbeat, and the facts it carries (they changed on the node: they
+        replace the record's, and facts_updates counts them); the node's vms_generation, None
+        if the node is gone."""
+        facts = body.get("facts") if isinstance(body, dict) else None
         with self.db(write=True) as db:
             db.execute("UPDATE nodes SET heartbeats = heartbeats + 1, last_heartbeat = ? "
                        "WHERE node_id = ?", (json.dumps(body), node_id))
+            if isinstance(facts, dict):
+                db.execute("UPDATE nodes SET facts = ?, facts_updates = facts_updates + 1 "
+                           "WHERE node_id = ?", (json.dumps(facts), node_id))
             row = db.execute("SELECT vms_generation FROM nodes WHERE node_id = ?",
                              (node_id,)).fetchone()
         return row[0] if row else None
@@ -281,7 +335,7 @@ class NodeDB:
 
     def records(self):
         keys = ("node_id", "uuid", "registered", "heartbeats", "facts", "last_heartbeat",
-                "vms_generation")
+                "vms_generation", "facts_updates")
         with self.db() as db:
             rows = db.execute(f"SELECT {', '.join(keys)} FROM nodes ORDER BY rowid").fetchall()
         return [{k: json.loads(v) if k in ("facts", "last_heartbeat") and v else v
@@ -544,7 +598,15 @@ class Handler(BaseHTTPRequestHandler):
         if self.mode == "pending":
             return self.reply(202, {"reason": "pending approval"},
                               [("Retry-After", str(cfg.retry_after))])
-        node_id, credential = self.server.db.register(uuid.lower(), self.json)
+        facts = {k: v for k, v in self.json.items() if k != "identity"}
+        outcome, node_id, credential = self.server.db.register(uuid.lower(), facts,
+                                                                self.json.get("identity"))
+        if outcome == "pending":
+            note(f"registration of known node {node_id} (uuid {uuid.lower()}) without its "
+                 "credential: pending approval (manager.py approve)")
+            return self.reply(202, {"reason": f"node {node_id} is registered already; a "
+                                    "re-registration without its credential awaits approval"},
+                              [("Retry-After", str(cfg.retry_after))])
         self.reply(201, {"node_id": node_id, "credential": credential,
                          "heartbeat_interval_s": cfg.interval,
                          "ssh_authorized_keys": cfg.ssh_keys})
@@ -724,7 +786,8 @@ def matches(req, args):
     return ((args.path is None or re.search(args.path, req.get("path") or ""))
             and (args.method is None or req.get("method") == args.method.upper())
             and (args.status is None or req.get("status") == args.status)
-            and (args.auth is None or re.search(args.auth, req.get("auth") or "")))
+            and (args.auth is None or re.search(args.auth, req.get("auth") or ""))
+            and (args.body is None or re.search(args.body, json.dumps(req.get("body")))))
 
 
 def cmd_wait(args):
@@ -736,12 +799,23 @@ def cmd_wait(args):
             print("\n".join(found))
             return 0
         if time.monotonic() >= deadline:
-            wanted = {k: getattr(args, k) for k in ("path", "method", "status", "auth")
+            wanted = {k: getattr(args, k) for k in ("path", "method", "status", "auth", "body")
                       if getattr(args, k) is not None}
             print(f"manager: wait: {len(found)} of {args.count} requests matching {wanted} "
                   f"in {log} within {args.timeout:g} s", file=sys.stderr)
             return 1
         time.sleep(0.2)
+
+
+def cmd_approve(args):
+    NodeDB(os.path.join(args.dir, "nodes.sqlite")).approve(args.uuid.lower())
+    return 0
+
+
+def cmd_pending(args):
+    path = os.path.join(args.dir, "nodes.sqlite")
+    print(json.dumps(NodeDB(path).pending() if os.path.exists(path) else [], indent=2))
+    return 0
 
 
 def cmd_nodes(args):
@@ -1061,18 +1135,23 @@ def parse_args(argv):
     w.add_argument("--method")
     w.add_argument("--status", type=int)
     w.add_argument("--auth", help="regular expression on the Authorization header")
+    w.add_argument("--body", help="regular expression on the body (as json.dumps writes it)")
     w.add_argument("--count", type=int, default=1)
     w.add_argument("--timeout", type=float, default=60)
     n = sub.add_parser("nodes", help="print the node records")
     n.add_argument("dir")
+    a = sub.add_parser("approve", help="let one re-registration of a known node through")
+    a.add_argument("dir")
+    a.add_argument("uuid", help="the node's system uuid")
+    sub.add_parser("pending", help="print the held re-registrations").add_argument("dir")
     add_vm_parser(sub)
     return p.parse_args(argv)
 
 
 def main(argv):
     args = parse_args(argv)
-    return {"serve": cmd_serve, "wait": cmd_wait, "nodes": cmd_nodes,
-            "vm": cmd_vm}[args.command](args)
+    return {"serve": cmd_serve, "wait": cmd_wait, "nodes": cmd_nodes, "approve": cmd_approve,
+            "pending": cmd_pending, "vm": cmd_vm}[args.command](args)
 
 
 if __name__ == "__main__":
