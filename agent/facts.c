@@ -1,7 +1,8 @@
 /* hvnode-agent: the node's facts, as the JSON body of POST /api/v1/nodes and of a heartbeat
  * (agent/PROTOCOL.md). Read from sysfs and procfs under env->root ("" on the node; a fake
  * tree in the unit tests): /sys/class/dmi/id, /sys/class/net, /sys/block, /proc/cpuinfo,
- * /proc/meminfo, /proc/sys/kernel/osrelease, /etc/hvnode/release, /run/hvnode/network.
+ * /proc/meminfo, /proc/sys/kernel/osrelease, /etc/hvnode/release, /run/hvnode/network,
+ * /run/hvnode/ntp.state.
  * These files come from the kernel and the image and are trusted for content, not for
  * length: every value is cut at FACT_MAX bytes and made printable. */
 #include <dirent.h>
@@ -13,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/statvfs.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "agent.h"
@@ -399,7 +401,33 @@ cJSON *facts_collect(const struct facts_env *env, const struct kvm_state *kvm,
 	return root;
 }
 
-/* facts_heartbeat: the heartbeat body (uptime, load, memory, storage pool, KVM, VMs). */
+/* The node's clock for the heartbeat (PROTOCOL.md "Heartbeat"): {"unix_s", "synced",
+ * "servers", "source"}, the sync state from RUN/ntp.state (hvnode-ntpd); without that file
+ * (no ntpd) not synced, no servers, source null. */
+static cJSON *facts_time(const struct facts_env *env)
+{
+	static const char state[] = "/run/hvnode/ntp.state";
+	cJSON *t = cJSON_CreateObject(), *servers;
+	char buf[FACT_MAX], *save = NULL;
+
+	if (!t)
+		return NULL;
+	cJSON_AddNumberToObject(t, "unix_s", (double)time(NULL));
+	facts_keyfile(env, state, "synced", buf, sizeof(buf));
+	cJSON_AddBoolToObject(t, "synced", strcmp(buf, "1") == 0);
+	servers = cJSON_AddArrayToObject(t, "servers");
+	facts_keyfile(env, state, "servers", buf, sizeof(buf));
+	for (char *w = strtok_r(buf, " ", &save); w && servers; w = strtok_r(NULL, " ", &save))
+		cJSON_AddItemToArray(servers, cJSON_CreateString(w));
+	facts_keyfile(env, state, "source", buf, sizeof(buf));
+	if (!strcmp(buf, "cmdline") || !strcmp(buf, "dhcp"))
+		cJSON_AddStringToObject(t, "source", buf);
+	else
+		cJSON_AddNullToObject(t, "source");
+	return t;
+}
+
+/* facts_heartbeat: the heartbeat body (uptime, load, memory, storage pool, KVM, clock, VMs). */
 cJSON *facts_heartbeat(const struct facts_env *env, const struct kvm_state *kvm)
 {
 	cJSON *root = cJSON_CreateObject(), *load;
@@ -421,6 +449,7 @@ cJSON *facts_heartbeat(const struct facts_env *env, const struct kvm_state *kvm)
 				(double)facts_meminfo(env, "MemAvailable"));
 	cJSON_AddItemToObject(root, "storage_pool", facts_pool(env));
 	cJSON_AddItemToObject(root, "kvm", facts_kvm_json(kvm));
+	cJSON_AddItemToObject(root, "time", facts_time(env));
 	cJSON_AddArrayToObject(root, "vms");
 	return root;
 }

@@ -5,6 +5,7 @@
  * off. Only https, no redirects, 10 s to connect, 30 s in all, at most RES->cap bytes of body. */
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "http.h"
 
@@ -39,11 +40,25 @@ int http_global_init(void)
 	return curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK ? 0 : -1;
 }
 
-/* Plain words for the failures an operator meets; curl's own text otherwise. */
+/* The node's clock as "YYYY-MM-DD HH:MM:SS UTC" in BUF. */
+static const char *http_now(char *buf, size_t len)
+{
+	time_t t = time(NULL);
+	struct tm tm;
+
+	if (!gmtime_r(&t, &tm) || !strftime(buf, len, "%Y-%m-%d %H:%M:%S UTC", &tm))
+		snprintf(buf, len, "%lld s since 1970", (long long)t);
+	return buf;
+}
+
+/* Plain words for the failures an operator meets; curl's own text otherwise. A certificate
+ * outside its validity (mbedTLS's BADCERT_FUTURE, BADCERT_EXPIRED) is named as clock skew,
+ * since a node without NTP runs on its RTC. */
 void http_explain(CURLcode rc, const struct agent_config *cfg, const char *detail,
 		  size_t overflow, char *out, size_t outlen)
 {
 	const char *what = detail[0] ? detail : curl_easy_strerror(rc); /* < CURL_ERROR_SIZE */
+	char now[32];
 
 	if (overflow)
 		snprintf(out, outlen, "response larger than %zu bytes", overflow);
@@ -51,6 +66,14 @@ void http_explain(CURLcode rc, const struct agent_config *cfg, const char *detai
 		snprintf(out, outlen,
 			 "manager's public key does not match hvnode.manager_pin (not trusted; "
 			 "nothing sent)");
+	else if (rc == CURLE_PEER_FAILED_VERIFICATION && strstr(what, "BADCERT_FUTURE"))
+		snprintf(out, outlen, "clock skew: the manager's certificate is not valid yet at the "
+			 "node's time %s (nothing sent; set hvnode.ntp= or correct the RTC)",
+			 http_now(now, sizeof(now)));
+	else if (rc == CURLE_PEER_FAILED_VERIFICATION && strstr(what, "BADCERT_EXPIRED"))
+		snprintf(out, outlen, "the manager's certificate has expired at the node's time %s, "
+			 "or the node's clock is ahead: clock skew (nothing sent)",
+			 http_now(now, sizeof(now)));
 	else if (rc == CURLE_PEER_FAILED_VERIFICATION || rc == CURLE_SSL_CACERT_BADFILE)
 		snprintf(out, outlen, "manager not trusted by hvnode.manager_ca %.200s (nothing sent): %.250s",
 			 cfg->ca, what);

@@ -113,10 +113,17 @@ static void test_heartbeat(const char *root)
 	CHECK(cJSON_IsNumber(get(h, "storage_pool.size_bytes")) &&
 	      get(h, "storage_pool.size_bytes")->valuedouble > 0);
 	CHECK(cJSON_IsNumber(get(h, "storage_pool.free_bytes")));
+	/* the clock: RUN/ntp.state as hvnode-ntpd and its event hook write it */
+	CHECK(cJSON_IsNumber(get(h, "time.unix_s")) && get(h, "time.unix_s")->valuedouble > 1.7e9);
+	CHECK(cJSON_IsTrue(get(h, "time.synced")) && is_str(h, "time.source", "dhcp"));
+	CHECK(is_str(h, "time.servers.0", "10.0.2.2") && is_str(h, "time.servers.1", "ntp.example") &&
+	      cJSON_GetArraySize(get(h, "time.servers")) == 2);
 	cJSON_Delete(h);
 	env.root = "/nonexistent-hvnode-root";
 	h = facts_heartbeat(&env, &kvm);
 	CHECK(cJSON_IsNull(get(h, "storage_pool")));
+	CHECK(cJSON_IsFalse(get(h, "time.synced")) && cJSON_IsNull(get(h, "time.source")) &&
+	      cJSON_GetArraySize(get(h, "time.servers")) == 0);
 	cJSON_Delete(h);
 }
 

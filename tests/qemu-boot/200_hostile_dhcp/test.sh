@@ -1,4 +1,4 @@
-# SUMMARY: a hostile DHCP server: a host name carrying an escape sequence and a domain carrying a newline and a nameserver line are refused, named on the console without the escape, and the lease itself is applied
+# SUMMARY: a hostile DHCP server: a host name carrying an escape sequence and a domain carrying a newline and a nameserver line are refused, named on the console without the escape, and the lease itself is applied, its NTP servers (option 42) included
 set -eu
 . "$(dirname "$0")/../lib/lib.sh"
 dhcp_pid=
@@ -10,7 +10,8 @@ for x in s: x.bind(("127.0.0.1", 0))
 print(*[x.getsockname()[1] for x in s])')
 srv=$1 qport=$2
 python3 "$LIB/dhcp-server.py" "$srv" "$qport" "$WORK/dhcp.log" \
-	--hostname 'evil\x1b[2J\x1b]0;owned\x07name' --domain 'evil.example\nnameserver 6.6.6.6' &
+	--hostname 'evil\x1b[2J\x1b]0;owned\x07name' --domain 'evil.example\nnameserver 6.6.6.6' \
+	--ntp 10.9.0.1,10.9.0.2 &
 dhcp_pid=$!
 python3 "$LIB/console.py" wait "$WORK/dhcp.log" '^listening' 30
 boot_pxe_set "" -netdev "socket,id=n0,udp=127.0.0.1:$srv,localaddr=127.0.0.1:$qport" \
@@ -24,6 +25,9 @@ check "the hostname is still the default" '[ "$(hostname)" = hvnode ]' || fail=1
 check "resolv.conf holds the lease's DNS server and nothing the domain smuggled in" \
 	"[ \"\$(cat /etc/resolv.conf)\" = 'nameserver 10.9.0.1' ]" || fail=1
 check "br0 has the lease's address" "ip -o -4 addr show br0 | grep -q '10.9.0.50/24'" || fail=1
+wait_console 'hvnode: ntp: keeping time with 10\.9\.0\.1 10\.9\.0\.2 \(dhcp\)' 30 || fail=1
+check "ntpd runs as a client of the lease's NTP servers (option 42)" \
+	"grep -qx 'servers=10.9.0.1 10.9.0.2' /run/hvnode/ntp.state && grep -qx source=dhcp /run/hvnode/ntp.state && pidof ntpd >/dev/null" || fail=1
 if grep -q "$(printf '\033')" "$CONSOLE"; then
 	echo "  FAIL: an escape sequence from the DHCP server reached the console"; fail=1
 else

@@ -1,9 +1,10 @@
 #!/usr/bin/env python3
-"""dhcp-server.py LISTEN_PORT QEMU_PORT LOG [--hostname H] [--domain D]: a small DHCP server
+"""dhcp-server.py LISTEN_PORT QEMU_PORT LOG [--hostname H] [--domain D] [--ntp A,B]: a small DHCP server
 (RFC 2131) on a QEMU `-netdev socket,udp=127.0.0.1:LISTEN_PORT,localaddr=127.0.0.1:QEMU_PORT`
 link, where each UDP datagram is one Ethernet frame. It answers DISCOVER with an OFFER and
 REQUEST with an ACK of 10.9.0.50/24 (router and DNS 10.9.0.1), carrying the host name (option
-12) and domain name (option 15) given, byte for byte: a hostile server for the boot tests,
+12) and domain name (option 15) given, byte for byte, and the NTP servers (option 42, dotted
+quads) given: a hostile server for the boot tests,
 which QEMU's own user-network DHCP cannot be. H and D are Python string literals' contents, so
 "\\n" and "\\x1b" give a newline and an escape. One line per answer in LOG. Runs until killed."""
 import argparse
@@ -68,6 +69,8 @@ def answer(frame, args):
         opts += option(12, args.hostname)
     if args.domain is not None:
         opts += option(15, args.domain)
+    if args.ntp:
+        opts += option(42, b"".join(socket.inet_aton(a) for a in args.ntp.split(",")))
     opts += b"\xff"
     body = (bytes([2, 1, 6, 0]) + xid + b"\0\0" + b"\x80\x00" + b"\0" * 4 + CLIENT_IP +
             SERVER_IP + b"\0" * 4 + chaddr + b"\0" * 192 + MAGIC + opts)
@@ -86,6 +89,7 @@ def main():
     p.add_argument("log")
     p.add_argument("--hostname")
     p.add_argument("--domain")
+    p.add_argument("--ntp", help="NTP servers for option 42, comma-separated dotted quads")
     args = p.parse_args()
     decode = lambda s: None if s is None else s.encode().decode("unicode_escape").encode("latin-1")
     args.hostname, args.domain = decode(args.hostname), decode(args.domain)
