@@ -3,7 +3,8 @@
 #   make test       build, then boot the real outputs under QEMU and check them
 #   make fuzz       run the libFuzzer targets for FUZZ_SECONDS each and print their figures
 #   make bench      boot a node and print the VMM's figures (boot time, RSS, size)
-#   make soak       start SOAK_STARTS guests in one node (SOAK_PARALLEL at a time); no panic, no leaks
+#   make soak       soak-vmm (SOAK_STARTS guests in one node: no panic, no leaks) and soak-register
+#                   (SOAK_BOOTS boots, the manager down at random: one node, every boot heartbeats)
 #   make source     fetch and verify every pinned input only (fills DL_DIR for offline builds)
 #   make run        boot the ISO in QEMU on this terminal
 #   make repro-check  build twice in two output directories and compare SHA256SUMS
@@ -162,7 +163,7 @@ TARGET_TOOLCHAIN := $(STAMP)/musl-built $(STAMP)/kernel-headers
 # Libraries for hvnode-agent (mbedtls, curl, cjson) are installed here.
 SYSROOT := $(B)/sysroot
 
-.PHONY: all source kernel userland rootfs images test fuzz bench soak run repro-check fresh-check clean \
+.PHONY: all source kernel userland rootfs images test fuzz bench soak soak-vmm soak-register run repro-check fresh-check clean \
 	distclean help
 all: images
 
@@ -335,13 +336,21 @@ bench: images $(TEST_DEPS)
 	@BUSYBOX=$(BUSYBOX) MUSL_CC=$(MUSL_CC) sh $(TOP)/tests/qemu-boot/bench/vmm.sh $(IMG) $(O)/bench $(BENCH_RUNS)
 	@BUSYBOX=$(BUSYBOX) sh $(TOP)/tests/qemu-boot/bench/vms.sh $(IMG) $(O)/bench-vms
 
-# soak: SOAK_STARTS guests (default 300), SOAK_PARALLEL at a time (default 2), started by
+# soak: soak-vmm, then soak-register. Not part of make test (about 35 minutes).
+# soak-vmm: SOAK_STARTS guests (default 300), SOAK_PARALLEL at a time (default 2), started by
 # hvnode-vmm in one node under TCG; fails on a node panic, a failed start, a leaked tap or
-# process, or memory that does not come back. Not part of make test (about 20 minutes).
+# process, or memory that does not come back (about 20 minutes).
+# soak-register: SOAK_BOOTS boots of one node (default 20), the manager down for a random part
+# of each; fails on a duplicate node, a boot without a heartbeat, or a registration after the
+# first (about 15 minutes).
 SOAK_STARTS ?= 300
 SOAK_PARALLEL ?= 2
-soak: images $(TEST_DEPS)
+SOAK_BOOTS ?= 20
+soak: soak-vmm soak-register
+soak-vmm: images $(TEST_DEPS)
 	@BUSYBOX=$(BUSYBOX) sh $(TOP)/tests/qemu-boot/soak/vmm.sh $(IMG) $(O)/soak $(SOAK_STARTS) $(SOAK_PARALLEL)
+soak-register: images $(TEST_DEPS)
+	@sh $(TOP)/tests/qemu-boot/soak/register.sh $(IMG) $(O)/soak-register $(SOAK_BOOTS)
 
 run: images $(TEST_DEPS)
 	@$(TOP)/scripts/run-qemu.sh $(ISO)

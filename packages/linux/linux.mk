@@ -36,12 +36,15 @@ $(KCONFIG_NEW): $(KERNEL_FRAGMENTS) $(SITE_LIST) $(STAMP)/linux-tree $(TOP)/scri
 	@$(STEP) kernel "config: merge + check $(words $(KERNEL_FRAGMENTS)) fragments" \
 		$(LOGS)/kernel-config.log $(TOP)/scripts/kernel-config.sh $(KSRC) $(KSRC) $(KERNEL_FRAGMENTS)
 	@grep -v '^# Linux/x86' $(KSRC)/.config | grep -v '^# Compiler:' >$@.new
-	@$(call move_if_changed,$@)
+	@mv $@.new $@
 
+# Written every time its inputs change, even to the same bytes: a file kept at its old mtime
+# would stay older than its inputs, and every later make (and every make -n plan) would take
+# the kernel as out of date. An unchanged config costs one kbuild pass that finds nothing to do.
 $(KCONFIG): $(KCONFIG_NEW) $(wildcard $(LINUX_RESOLVED)) $(TOP)/scripts/kernel-config-drift.sh
 	@SITE=$(SITE) $(TOP)/scripts/kernel-config-drift.sh $(LINUX_RESOLVED) $(KCONFIG_NEW)
 	@cp $(KCONFIG_NEW) $@.new
-	@$(call move_if_changed,$@)
+	@mv $@.new $@
 
 # linux-update-config: accept what the fragments resolve to as the committed config.
 linux-update-config: $(KCONFIG_NEW)
@@ -61,7 +64,10 @@ $(KERNEL): $(KCONFIG) $(STAMP)/linux-tree $(PKG)/linux/linux.mk | $(STAMP)/kerne
 		$(KMAKE) bzImage
 	@cp $(KSRC)/arch/x86/boot/bzImage $@.tmp && mv $@.tmp $@
 
-$(STAMP)/kernel-headers: $(KCONFIG) $(STAMP)/linux-tree $(PKG)/linux/linux.mk
+# The UAPI headers do not depend on the config (headers_install is one of kbuild's
+# no-dot-config targets), so a config change rebuilds the kernel and not the userland compiled
+# against them; the config merge, a kbuild run in the same tree, goes first (order-only).
+$(STAMP)/kernel-headers: $(STAMP)/linux-tree $(PKG)/linux/linux.mk | $(KCONFIG)
 	@rm -rf $(KHEADERS)
 	@$(STEP) kernel "headers_install" $(LOGS)/kernel-headers.log \
 		$(KMAKE) headers_install INSTALL_HDR_PATH=$(KHEADERS)

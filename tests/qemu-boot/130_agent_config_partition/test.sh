@@ -24,6 +24,8 @@ manager_wait --path "^/api/v1/nodes/$node_id/heartbeat\$" --status 200 >/dev/nul
 qemu_stop
 boot_node
 wait_console "$READY"
+wait_console 'hvnode: config: /dev/vda \(LABEL=HVNODE\): repaired by fsck.fat -a \(/run/hvnode/fsck-vda.log\)' 5
+echo "  ok: the vfat partition left dirty by the power cut was checked and repaired before use"
 wait_console "hvnode-agent: resuming as node $node_id with https://10\.0\.2\.2" 60
 wait_console "hvnode-agent: heartbeat ok \(node $node_id" 60
 echo "  ok: after a power cycle the node resumed as $node_id with a heartbeat"

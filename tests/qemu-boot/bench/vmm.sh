@@ -9,16 +9,10 @@
 # Needs BUSYBOX (static busybox for the guest) and MUSL_CC (the build's musl-gcc, for the hvbench helper). The node's
 # /tmp is noexec, so the helper runs from a tmpfs mounted for it on /tmp/b.
 set -eu
-[ $# -ge 2 ] || { echo "usage: vmm.sh IMG WORK [RUNS]" >&2; exit 100; }
-IMG=$(cd "$1" && pwd)
-mkdir -p "$2"
-WORK=$(cd "$2" && pwd)
+USAGE="vmm.sh IMG WORK [RUNS]"
+. "$(dirname "$0")/../lib/standalone.sh"
 RUNS=${3:-10}
-export IMG WORK
 : "${BUSYBOX:?BUSYBOX must point to the static busybox binary}"
-HERE=$(cd "$(dirname "$0")" && pwd)
-# lib.sh finds its directory from $0: source it from a path it can resolve.
-. "$HERE/../lib/lib.sh"
 trap qemu_stop EXIT
 MARKER='HVBENCH: init reached'
 MEM_MIB=256

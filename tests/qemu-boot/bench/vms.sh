@@ -10,15 +10,10 @@
 #   - the size of hvnode-supervisor (bytes), what the VM lifecycle adds to the image.
 # Needs BUSYBOX (static busybox for the guest).
 set -eu
-[ $# -ge 2 ] || { echo "usage: vms.sh IMG WORK [RUNS]" >&2; exit 100; }
-IMG=$(cd "$1" && pwd)
-mkdir -p "$2"
-WORK=$(cd "$2" && pwd)
+USAGE="vms.sh IMG WORK [RUNS]"
+. "$(dirname "$0")/../lib/standalone.sh"
 RUNS=${3:-5}
-export IMG WORK
 : "${BUSYBOX:?BUSYBOX must point to the static busybox binary}"
-HERE=$(cd "$(dirname "$0")" && pwd)
-. "$HERE/../lib/lib.sh"
 trap stop_all EXIT
 UUID=9e1f2a3b-4c5d-4e6f-8a7b-9c0d1e2f3a4b
 now_ms() { date +%s%3N; }

@@ -9,16 +9,11 @@
 # Prints the figures; exit 0 when all hold, 1 otherwise. Needs BUSYBOX (static busybox).
 # SOAK_VMM=FILE soaks that hvnode-vmm binary instead of the node's (another build, to compare).
 set -eu
-[ $# -ge 2 ] || { echo "usage: vmm.sh IMG WORK [STARTS [PARALLEL]]" >&2; exit 100; }
-IMG=$(cd "$1" && pwd)
-mkdir -p "$2"
-WORK=$(cd "$2" && pwd)
+USAGE="vmm.sh IMG WORK [STARTS [PARALLEL]]"
+. "$(dirname "$0")/../lib/standalone.sh"
 STARTS=${3:-300}
 PARALLEL=${4:-2}
-export IMG WORK
 : "${BUSYBOX:?BUSYBOX must point to the static busybox binary}"
-HERE=$(cd "$(dirname "$0")" && pwd)
-. "$HERE/../lib/lib.sh"
 trap qemu_stop EXIT
 MARKER='HVSOAK: init reached'
 
