@@ -322,6 +322,13 @@ static void agent_register(struct agent *a)
 		agent_log("registration with %s pending approval (attempt %u, next in %u s): %s", url,
 			  ++a->attempt, delay, a->last_error);
 		agent_status(a, "pending");
+		/* Held by a manager that did not issue the identity (the agent moved on after a
+		 * failure): the next attempt goes back to the one that did, which knows it. */
+		if (a->id_manager >= 0 && a->id_manager != a->manager) {
+			agent_log("registering with %s next, which issued node %s's identity",
+				  a->cfg.managers[a->id_manager], a->id.node_id);
+			a->manager = a->id_manager;
+		}
 		agent_backoff_sleep(a, delay);
 		return;
 	} else {
@@ -373,8 +380,8 @@ static cJSON *agent_heartbeat_body(struct agent *a)
 			agent_log("the node's facts changed since the manager last got them: sending "
 				  "them with the heartbeat");
 		memcpy(a->facts_logged, a->facts_now, sizeof(a->facts_logged));
-		cJSON_AddItemToObject(body, "facts", facts);
-		facts = NULL;
+		if (cJSON_AddItemToObject(body, "facts", facts))
+			facts = NULL;
 	}
 	cJSON_Delete(facts);
 

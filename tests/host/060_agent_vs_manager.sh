@@ -145,6 +145,67 @@ echo "  ok: stale: 4 register/404 rounds took $elapsed s (backoff: $(grep -o 're
 stop_agent
 mode normal
 
+# restart_manager TOKEN: the manager again, on the same port, keys and records, with join
+# token TOKEN (and mode normal).
+restart_manager() {
+	kill "$mgr_pid"
+	wait "$mgr_pid" 2>/dev/null || true
+	python3 "$LIB/manager.py" serve "$M" --port "$port" --interval 1 --retry-after 1 --token "$1" \
+		>"$WORK/manager-$1.out" 2>&1 &
+	mgr_pid=$!
+	python3 "$LIB/console.py" wait "$WORK/manager-$1.out" '^manager: listening' 30
+}
+# The join token rotated on the manager: a registered node the manager forgot the credential
+# of (a stale replica) still registers again, its identity as proof.
+agent rotated "$good" "hvnode.manager_pin=$pin" "$token"
+expect rotated 'heartbeat ok'
+stop_agent
+restart_manager rotated-token
+mode stale
+agent rotated "$good" "hvnode.manager_pin=$pin" "$token"
+expect rotated 'no longer knows node .* \(HTTP 404\)'
+expect rotated 'registered as node'
+mode normal
+expect rotated 'heartbeat ok'
+stop_agent
+echo "  ok: rotated: a proven re-registration needs no valid join token"
+restart_manager test-join-token
+# The reference manager's rules, request by request: a lost 201 (the node still holds the
+# credential that proved its last re-registration) is forgiven until the new one is used.
+python3 - "$url" "$M/ca.pem" <<'PY'
+import json, ssl, sys, urllib.error, urllib.request
+url, ca = sys.argv[1:]
+ctx = ssl.create_default_context(cafile=ca)
+def post(path, bearer, body):
+    req = urllib.request.Request(url + path, json.dumps(body).encode(), method="POST",
+                                 headers={"Authorization": "Bearer " + bearer,
+                                          "Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(req, context=ctx) as r:
+            return r.status, json.load(r)
+    except urllib.error.HTTPError as e:
+        return e.code, json.load(e)
+facts = {"protocol": 1, "system": {"uuid": "0d0d0d0d-1111-4222-8333-444444444444"}}
+ident = lambda r, c=None: {**facts, "identity": {"node_id": r["node_id"], "credential": c or r["credential"]}}
+s, a = post("/api/v1/nodes", "test-join-token", facts)
+assert s == 201, (s, a)
+s, b = post("/api/v1/nodes", "test-join-token", ident(a))
+assert s == 201 and b["node_id"] == a["node_id"] and b["credential"] != a["credential"], (s, b)
+s, c = post("/api/v1/nodes", "test-join-token", ident(a))  # b's 201 was lost
+assert s == 201 and c["node_id"] == a["node_id"], ("a lost 201 is forgiven", s, c)
+s, r = post(f"/api/v1/nodes/{c['node_id']}/heartbeat", c["credential"], {"uptime_s": 1})
+assert s == 200, (s, r)
+s, r = post("/api/v1/nodes", "test-join-token", ident(a))  # c is in use: a proves nothing now
+assert s == 202, ("an old credential after the new one was used", s, r)
+s, r = post("/api/v1/nodes", "wrong-token", facts)
+assert s == 401, ("no token, no proof", s, r)
+s, d = post("/api/v1/nodes", "wrong-token", ident(c))
+assert s == 201 and d["node_id"] == c["node_id"], ("proof without a valid token", s, d)
+s, r = post("/api/v1/nodes", "test-join-token", ident(c))  # d not used yet: c still proves
+assert s == 201, (s, r)
+PY
+echo "  ok: manager rules: a lost 201 is forgiven until the new credential is used; proof needs no token; no token and no proof is 401"
+
 # A crash loop: init respawns a killed agent at once. Each start within 60 s of the previous
 # one waits a growing backoff first (RUN/agent.backoff), so it cannot contact the manager every
 # second (register, or resume from RUN/identity and heartbeat).

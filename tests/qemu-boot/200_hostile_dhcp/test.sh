@@ -19,8 +19,8 @@ boot_pxe_set "" -netdev "socket,id=n0,udp=127.0.0.1:$srv,localaddr=127.0.0.1:$qp
 wait_console "$READY"
 fail=0
 wait_console 'hvnode: network: DHCP lease 10\.9\.0\.50/24 on br0, gateway 10\.9\.0\.1' 60 || fail=1
-wait_console "hvnode: network: DHCP hostname '[A-Za-z0-9.?-]*' refused \(not an RFC 1123 name\)" 5 || fail=1
-wait_console "hvnode: network: DHCP domain '[A-Za-z0-9.?-]*' refused \(not an RFC 1123 name\)" 5 || fail=1
+wait_console "hvnode: network: DHCP hostname '[A-Za-z0-9.?:-]+' refused \(not an RFC 1123 name\)" 5 || fail=1
+wait_console "hvnode: network: DHCP domain '[A-Za-z0-9.?:-]+' refused \(not an RFC 1123 name\)" 5 || fail=1
 check "the hostname is still the default" '[ "$(hostname)" = hvnode ]' || fail=1
 check "resolv.conf holds the lease's DNS server and nothing the domain smuggled in" \
 	"[ \"\$(cat /etc/resolv.conf)\" = 'nameserver 10.9.0.1' ]" || fail=1

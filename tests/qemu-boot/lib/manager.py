@@ -62,8 +62,13 @@ the node records and their desired VMs live in an sqlite file in the run directo
   proves the record's node_id and credential. Any other registration of a known uuid (a
   stateless node that rebooted, or someone holding the join token and the uuid) answers 202
   and is held until the operator approves it:
+  A registration whose "identity" proves the node needs no valid join token (tokens are
+  short-lived); the credential that proved a re-registration still proves the next one until
+  the new credential is used, in case the 201 was lost.
   manager.py pending DIR
-      Prints the held re-registrations: [{"uuid", "attempts", "approved"}].
+      Prints the held re-registrations: [{"uuid", "attempts", "approved", "peer", "node_id",
+      "heartbeats", "hostname", "macs"}] (the record's heartbeat count keeps rising while the
+      real node still runs: then a held registration is someone else's).
   manager.py approve DIR UUID
       Lets the next registration of UUID without its credential through, once: a held one, or
       one the operator expects (a stateless node about to reboot).
@@ -234,10 +239,10 @@ class NodeDB:
         uuid TEXT PRIMARY KEY, node_id TEXT UNIQUE NOT NULL, credential TEXT NOT NULL,
         registered INTEGER NOT NULL DEFAULT 0, heartbeats INTEGER NOT NULL DEFAULT 0,
         facts TEXT, last_heartbeat TEXT, vms_generation INTEGER NOT NULL DEFAULT 0,
-        facts_updates INTEGER NOT NULL DEFAULT 0)""",
+        facts_updates INTEGER NOT NULL DEFAULT 0, previous_credential TEXT)""",
               """CREATE TABLE IF NOT EXISTS pending (
         uuid TEXT PRIMARY KEY, attempts INTEGER NOT NULL DEFAULT 0, approved INTEGER NOT NULL
-        DEFAULT 0, facts TEXT)""",
+        DEFAULT 0, facts TEXT, peer TEXT)""",
               """CREATE TABLE IF NOT EXISTS vms (
         node_id TEXT NOT NULL, name TEXT NOT NULL, position INTEGER NOT NULL, spec TEXT NOT NULL,
         PRIMARY KEY (node_id, name))""")
@@ -252,6 +257,10 @@ class NodeDB:
             for column in ("vms_generation", "facts_updates"):  # a DB from before them
                 if column not in columns:
                     db.execute(f"ALTER TABLE nodes ADD COLUMN {column} INTEGER NOT NULL DEFAULT 0")
+            if "previous_credential" not in columns:
+                db.execute("ALTER TABLE nodes ADD COLUMN previous_credential TEXT")
+            if "peer" not in [row[1] for row in db.execute("PRAGMA table_info(pending)")]:
+                db.execute("ALTER TABLE pending ADD COLUMN peer TEXT")
 
     @contextmanager
     def db(self, write=False):
@@ -265,34 +274,55 @@ class NodeDB:
         finally:
             conn.close()
 
-    def register(self, uuid, facts, identity):
+    @staticmethod
+    def proves(identity, node_id, credentials):
+        """IDENTITY (the request's "identity", untrusted) names NODE_ID and one of CREDENTIALS."""
+        if not isinstance(identity, dict) or identity.get("node_id") != node_id:
+            return False
+        given = identity.get("credential")
+        try:
+            given = given.encode() if isinstance(given, str) else None
+        except UnicodeEncodeError:  # a lone surrogate from JSON
+            return False
+        return given is not None and any(c and hmac.compare_digest(given, c.encode())
+                                         for c in credentials)
+
+    def register(self, uuid, facts, identity, token_ok, peer):
         """A registration of system UUID (agent/PROTOCOL.md "Register"). An unknown UUID is a
-        new node. A known UUID keeps its node_id and gets a fresh credential only when IDENTITY
-        (the request's "identity" object, or None) proves the record's node_id and credential,
-        or when the operator approved one re-registration (`approve`); else it is held as
-        pending. Returns ("registered", node_id, credential) or ("pending", node_id, None)."""
+        new node, with a valid join token (TOKEN_OK). A known UUID keeps its node_id and gets a
+        fresh credential when IDENTITY proves the record's node_id and credential (or the one
+        that proved the last re-registration, until the new one is used: its 201 may have been
+        lost), with or without a valid token, or when the operator approved one re-registration
+        (`approve`) and the token is valid; else, with a valid token, it is held as pending
+        (PEER recorded). Returns ("registered", node_id, credential), ("pending", node_id,
+        None) or ("token", None, None) for a bad token without proof."""
         credential = secrets.token_urlsafe(32)
         with self.db(write=True) as db:
-            row = db.execute("SELECT node_id, credential FROM nodes WHERE uuid = ?",
-                             (uuid,)).fetchone()
-            if row:
-                proven = (isinstance(identity, dict) and identity.get("node_id") == row[0]
-                          and isinstance(identity.get("credential"), str)
-                          and hmac.compare_digest(identity["credential"].encode(),
-                                                  row[1].encode()))
+            row = db.execute("SELECT node_id, credential, previous_credential FROM nodes "
+                             "WHERE uuid = ?", (uuid,)).fetchone()
+            proven = bool(row) and self.proves(identity, row[0], row[1:])
+            if not proven and not token_ok:
+                return "token", None, None
+            if row and not proven:
                 approved = db.execute("SELECT 1 FROM pending WHERE uuid = ? AND approved = 1",
                                       (uuid,)).fetchone()
-                if not proven and not approved:
-                    db.execute("""INSERT INTO pending (uuid, attempts, facts) VALUES (?, 1, ?)
-                                  ON CONFLICT(uuid) DO UPDATE SET attempts = attempts + 1,
-                                  facts = excluded.facts""", (uuid, json.dumps(facts)))
+                if not approved:
+                    db.execute("""INSERT INTO pending (uuid, attempts, facts, peer)
+                                  VALUES (?, 1, ?, ?) ON CONFLICT(uuid) DO UPDATE SET
+                                  attempts = attempts + 1, facts = excluded.facts,
+                                  peer = excluded.peer""", (uuid, json.dumps(facts), peer))
                     return "pending", row[0], None
             node_id = row[0] if row else secrets.token_hex(8)
+            # The credential that proved this one stays good for proving a re-registration
+            # until the new one is used; an approved (unproven) one revokes it.
+            previous = identity["credential"] if proven else None
             db.execute("DELETE FROM pending WHERE uuid = ?", (uuid,))
-            db.execute("""INSERT INTO nodes (uuid, node_id, credential, registered, facts)
-                          VALUES (?, ?, ?, 1, ?) ON CONFLICT(uuid) DO UPDATE SET
-                          credential = excluded.credential, registered = registered + 1,
-                          facts = excluded.facts""", (uuid, node_id, credential, json.dumps(facts)))
+            db.execute("""INSERT INTO nodes (uuid, node_id, credential, registered, facts,
+                          previous_credential) VALUES (?, ?, ?, 1, ?, ?) ON CONFLICT(uuid) DO
+                          UPDATE SET credential = excluded.credential, registered = registered + 1,
+                          facts = excluded.facts, previous_credential =
+                          excluded.previous_credential""",
+                       (uuid, node_id, credential, json.dumps(facts), previous))
         return "registered", node_id, credential
 
     def approve(self, uuid):
@@ -303,9 +333,24 @@ class NodeDB:
                           ON CONFLICT(uuid) DO UPDATE SET approved = 1""", (uuid,))
 
     def pending(self):
+        """The held re-registrations, each with what the operator needs to tell a rebooted
+        node from a takeover: the address it came from, the hostname and NICs it claims, and
+        the record's heartbeat count (a node still heartbeating has not rebooted)."""
         with self.db() as db:
-            rows = db.execute("SELECT uuid, attempts, approved FROM pending ORDER BY uuid")
-            return [{"uuid": u, "attempts": n, "approved": bool(a)} for u, n, a in rows]
+            rows = db.execute("""SELECT p.uuid, p.attempts, p.approved, p.peer, p.facts,
+                                 n.node_id, n.heartbeats FROM pending p
+                                 LEFT JOIN nodes n ON n.uuid = p.uuid ORDER BY p.uuid""").fetchall()
+        out = []
+        for uuid, attempts, approved, peer, facts, node_id, heartbeats in rows:
+            facts = json.loads(facts) if facts else {}
+            out.append({"uuid": uuid, "attempts": attempts, "approved": bool(approved),
+                        "peer": peer, "node_id": node_id, "heartbeats": heartbeats,
+                        "hostname": facts.get("hostname") if isinstance(facts, dict) else None,
+                        "macs": sorted(n.get("mac") for n in facts.get("nics", [])
+                                       if isinstance(n, dict) and isinstance(n.get("mac"), str))
+                        if isinstance(facts, dict) and isinstance(facts.get("nics"), list)
+                        else []})
+        return out
 
     def credential(self, node_id):
         with self.db() as db:
@@ -318,10 +363,14 @@ class NodeDB:
         replace the record's, and facts_updates counts them); the node's vms_generation, None
         if the node is gone."""
         facts = body.get("facts") if isinstance(body, dict) else None
+        system = facts.get("system") if isinstance(facts, dict) else None
         with self.db(write=True) as db:
-            db.execute("UPDATE nodes SET heartbeats = heartbeats + 1, last_heartbeat = ? "
-                       "WHERE node_id = ?", (json.dumps(body), node_id))
-            if isinstance(facts, dict):
+            db.execute("UPDATE nodes SET heartbeats = heartbeats + 1, last_heartbeat = ?, "
+                       "previous_credential = NULL WHERE node_id = ?", (json.dumps(body), node_id))
+            row = db.execute("SELECT uuid FROM nodes WHERE node_id = ?", (node_id,)).fetchone()
+            if (row and isinstance(system, dict) and isinstance(system.get("uuid"), str)
+                    and system["uuid"].lower() == row[0]):
+                facts = {k: v for k, v in facts.items() if k != "identity"}
                 db.execute("UPDATE nodes SET facts = ?, facts_updates = facts_updates + 1 "
                            "WHERE node_id = ?", (json.dumps(facts), node_id))
             row = db.execute("SELECT vms_generation FROM nodes WHERE node_id = ?",
@@ -587,20 +636,25 @@ class Handler(BaseHTTPRequestHandler):
     def register(self):
         cfg = self.server.cfg
         token = bearer(self.headers)
-        if token is None or not hmac.compare_digest(token, cfg.token.encode()):
-            return self.reply(401, {"error": "invalid join token"})
+        token_ok = token is not None and hmac.compare_digest(token, cfg.token.encode())
         if not isinstance(self.json, dict):
+            if not token_ok:
+                return self.reply(401, {"error": "invalid join token"})
             return self.reply(400, {"error": "body must be a JSON object"})
         system = self.json.get("system")
         uuid = system.get("uuid") if isinstance(system, dict) else None
         if not isinstance(uuid, str) or not uuid:
+            if not token_ok:
+                return self.reply(401, {"error": "invalid join token"})
             return self.reply(400, {"error": "system.uuid must be a non-empty string"})
-        if self.mode == "pending":
+        if self.mode == "pending" and token_ok:
             return self.reply(202, {"reason": "pending approval"},
                               [("Retry-After", str(cfg.retry_after))])
         facts = {k: v for k, v in self.json.items() if k != "identity"}
-        outcome, node_id, credential = self.server.db.register(uuid.lower(), facts,
-                                                                self.json.get("identity"))
+        outcome, node_id, credential = self.server.db.register(
+            uuid.lower(), facts, self.json.get("identity"), token_ok, self.client_address[0])
+        if outcome == "token":
+            return self.reply(401, {"error": "invalid join token"})
         if outcome == "pending":
             note(f"registration of known node {node_id} (uuid {uuid.lower()}) without its "
                  "credential: pending approval (manager.py approve)")

@@ -24,7 +24,8 @@ disk_fixed() {
 
 # fs_check DEV TYPE: checks the TYPE filesystem (vfat, ext2, ext3, ext4) on DEV before it is
 # mounted, and makes the repairs that are safe unattended: fsck.fat -a then a read-only
-# fsck.fat -n that must find nothing (dosfstools 4.2: exit 0 clean, 1 errors), or e2fsck -p
+# fsck.fat -n that must find nothing (dosfstools 4.2: exit 0 clean, 1 errors; a label the
+# repair dropped is put back with fatlabel), or e2fsck -p
 # (e2fsprogs 1.47: exit 0 clean, 1 and 2 repaired, 4 errors left, 8 and up failed). The
 # output goes to /run/hvnode/fsck-NAME.log. Prints one line saying what was done when it was
 # more than a clean check (": repaired by fsck.fat -a (/run/hvnode/fsck-vda.log)"), and returns
@@ -33,10 +34,18 @@ fs_check() {
 	log=/run/hvnode/fsck-${1##*/}.log
 	case "$2" in
 	vfat)
+		# fsck.fat -a drops a boot-sector label the root directory lacks: the partition
+		# would not be found by its label at the next boot, so the label is put back.
+		label=$(blkid "$1" | sed -n 's/.* LABEL="\([^"]*\)".*/\1/p')
 		fsck.fat -a -w "$1" >"$log" 2>&1
 		rc=$?
 		fsck.fat -n "$1" >>"$log" 2>&1 || { echo ": errors fsck.fat -a cannot repair ($log)"; return 1; }
-		[ "$rc" = 0 ] || echo ": repaired by fsck.fat -a ($log)"
+		if [ -n "$label" ] && [ "$(blkid "$1" | sed -n 's/.* LABEL="\([^"]*\)".*/\1/p')" != "$label" ]; then
+			fatlabel "$1" "$label" >>"$log" 2>&1 || { echo ": fsck.fat -a removed its label $label, which could not be put back ($log)"; return 1; }
+			echo ": repaired by fsck.fat -a, label $label put back ($log)"
+		elif [ "$rc" != 0 ]; then
+			echo ": repaired by fsck.fat -a ($log)"
+		fi
 		;;
 	ext2 | ext3 | ext4)
 		e2fsck -p "$1" >"$log" 2>&1
