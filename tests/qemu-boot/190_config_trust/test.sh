@@ -1,4 +1,4 @@
-# SUMMARY: a disk is not trusted: a removable HVNODE disk is never used, a named partition cannot change the cmdline's manager, pin or token, and Ctrl-Alt-Del does not reboot
+# SUMMARY: a disk is not trusted: a removable or USB HVNODE disk is never used (xHCI, a USB stick and keyboard bound), a named partition cannot change the cmdline's manager, pin or token, and Ctrl-Alt-Del does not reboot
 set -eu
 . "$(dirname "$0")/../lib/lib.sh"
 trap qemu_stop EXIT
@@ -13,13 +13,26 @@ mcopy -i "$WORK/hostile.img" "$WORK/key.pub" ::/ssh/authorized_keys
 mcopy -i "$WORK/hostile.img" "$WORK/hvnode.conf" ::/hvnode.conf
 fail=0
 
-# Boot 1: the disk is removable (a stick, virtual media), and the cmdline even names it.
+# Boot 1: the disk is removable (a stick, virtual media), and the cmdline even names it. A USB
+# stick carrying the same files sits on an xHCI controller, beside a USB keyboard.
 CONSOLE="$WORK/console-removable.log"
+cp "$WORK/hostile.img" "$WORK/usb.img"
 boot_pxe_set "hvnode.config=LABEL=HVNODE" -device megasas,id=hba \
 	-drive "file=$WORK/hostile.img,format=raw,if=none,id=stick" \
-	-device scsi-hd,drive=stick,bus=hba.0,removable=on
+	-device scsi-hd,drive=stick,bus=hba.0,removable=on \
+	-device qemu-xhci,id=xhci -device usb-kbd,bus=xhci.0 \
+	-drive "file=$WORK/usb.img,format=raw,if=none,id=usbstick" -device usb-storage,drive=usbstick,bus=xhci.0
 wait_console "$READY"
-wait_console 'hvnode: config: /dev/sda \(LABEL=HVNODE\) is on a removable disk \(sda\): not used' 5 || fail=1
+# USB disks appear asynchronously (usb-storage waits for the device to settle), maybe after
+# S40config ran: wait for it, then run the check again, as a stick plugged in later would meet
+# it at the next boot.
+check "the xHCI controller is bound and the USB keyboard and stick have their drivers" \
+	"i=0; until ls /sys/bus/usb/drivers/usb-storage/ | grep -q ':'; do i=\$((i+1)); [ \$i -lt 30 ] || exit 1; sleep 1; done; \
+	ls /sys/bus/pci/drivers/xhci_hcd/ | grep -q '^0000:' && ls /sys/bus/usb/drivers/usbhid/ | grep -q ':'" || fail=1
+check "the USB stick is a disk the node sees, and S40config refuses it as on USB" \
+	"i=0; until ls -l /sys/class/block/ | grep -q '/usb[0-9]/'; do i=\$((i+1)); [ \$i -lt 30 ] || exit 1; sleep 1; done; \
+	/etc/init.d/S40config start | grep -Eq '^hvnode: config: /dev/sd[a-z] \(LABEL=HVNODE\) is on a USB disk \(sd[a-z]\): not used\$' && ! mountpoint -q /mnt/config" || fail=1
+wait_console 'hvnode: config: /dev/sd[a-z] \(LABEL=HVNODE\) is on a removable disk \(sd[a-z]\): not used' 5 || fail=1
 wait_console 'hvnode: config: no fixed disk holds LABEL=HVNODE: stateless node' 5 || fail=1
 wait_console 'hvnode: ssh: no authorized keys; sshd not started' 5 || fail=1
 wait_console 'hvnode-agent: not configured: no manager' 60 || fail=1
