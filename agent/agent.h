@@ -57,6 +57,7 @@ struct registration {
 	char keys[RESPONSE_MAX];       /* validated key lines, each ending in '\n' */
 	int has_generation;            /* the heartbeat reply carried vms_generation */
 	long long vms_generation;
+	int facts_wanted;              /* the heartbeat reply asked for the facts */
 };
 int reply_parse_register(const char *body, size_t len, struct registration *out, char *err,
 			 size_t errlen);

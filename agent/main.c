@@ -287,6 +287,8 @@ static cJSON *agent_register_body(struct agent *a)
 	cJSON *body = facts_collect(&a->env, &a->kvm, a->image_sha256), *identity;
 
 	agent_facts_digest(a, body);
+	if (body && a->facts_now[0])
+		cJSON_AddStringToObject(body, "facts_sha256", a->facts_now);
 	if (!body || a->id_manager != a->manager)
 		return body;
 	identity = cJSON_AddObjectToObject(body, "identity");
@@ -471,8 +473,14 @@ static void agent_heartbeat(struct agent *a)
 	if (reply_parse_heartbeat(a->res.body, a->res.len, &a->id, err, sizeof(err))) {
 		snprintf(a->last_error, sizeof(a->last_error), "ignored a bad heartbeat reply: %s", err);
 		agent_log("%s", a->last_error);
-	} else if (a->id.has_keys && (rc = state_apply_keys(&a->paths, a->id.keys)) != 0) {
-		agent_log("unable to install the manager's SSH keys: %s", strerror(-rc));
+	} else {
+		if (a->id.has_keys && (rc = state_apply_keys(&a->paths, a->id.keys)) != 0)
+			agent_log("unable to install the manager's SSH keys: %s", strerror(-rc));
+		if (a->id.facts_wanted) {
+			agent_log("the manager asked for the node's facts: sending them with the next "
+				  "heartbeat");
+			a->facts_sent[0] = '\0';
+		}
 	}
 	if (a->id.has_generation) {
 		a->vms_announced = 1;

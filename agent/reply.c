@@ -205,7 +205,7 @@ int reply_parse_heartbeat(const char *body, size_t len, struct registration *out
 {
 	cJSON *root = reply_object(body, len, err, errlen);
 	struct registration next;
-	const cJSON *keys;
+	const cJSON *keys, *wanted;
 	int rc = -1;
 
 	if (!root)
@@ -219,6 +219,12 @@ int reply_parse_heartbeat(const char *body, size_t len, struct registration *out
 		goto out;
 	if (reply_generation(root, &next, err, errlen))
 		goto out;
+	wanted = cJSON_GetObjectItemCaseSensitive(root, "facts_wanted");
+	if (wanted && !cJSON_IsNull(wanted) && !cJSON_IsBool(wanted)) {
+		snprintf(err, errlen, "facts_wanted: must be true or false");
+		goto out;
+	}
+	next.facts_wanted = cJSON_IsTrue(wanted);
 	*out = next;
 	rc = 0;
 out:

@@ -137,6 +137,20 @@ static void test_heartbeat_generation(void)
 	CHECK(hb("{\"vms_generation\":9007199254740992}", &r, err) == -1);
 }
 
+/* "facts_wanted": true asks for the facts; missing, null or false does not; anything else is
+ * a bad reply. */
+static void test_heartbeat_facts_wanted(void)
+{
+	struct registration r = { .interval_s = 5 };
+	char err[200];
+
+	CHECK(hb("{\"facts_wanted\":true}", &r, err) == 0 && r.facts_wanted);
+	CHECK(hb("{}", &r, err) == 0 && !r.facts_wanted);
+	CHECK(hb("{\"facts_wanted\":false}", &r, err) == 0 && !r.facts_wanted);
+	CHECK(hb("{\"facts_wanted\":null}", &r, err) == 0 && !r.facts_wanted);
+	CHECK(hb("{\"facts_wanted\":1}", &r, err) == -1 && strstr(err, "facts_wanted") != NULL);
+}
+
 static void test_reason(void)
 {
 	char buf[16];
@@ -158,6 +172,7 @@ int main(void)
 	test_not_nul_terminated();
 	test_heartbeat_updates();
 	test_heartbeat_generation();
+	test_heartbeat_facts_wanted();
 	test_reason();
 	return check_done("reply");
 }

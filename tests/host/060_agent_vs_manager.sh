@@ -67,6 +67,16 @@ python3 "$LIB/manager.py" wait "$M" --path "^/api/v1/nodes/$node_id/heartbeat\$"
 python3 "$LIB/manager.py" nodes "$M" | grep -q '"hostname": "renamed-node"' ||
 	{ echo "FAIL: the manager's record kept the old hostname"; exit 1; }
 echo "  ok: first: the manager's record has the new hostname"
+# A manager that lost the facts (a restore: it holds no facts_sha256) asks for them, and the
+# next heartbeat carries them.
+updates() { python3 "$LIB/manager.py" nodes "$M" | python3 -c 'import json, sys; print(json.load(sys.stdin)[0]["facts_updates"])'; }
+before=$(updates)
+python3 -c 'import sqlite3, sys; c = sqlite3.connect(sys.argv[1]); c.execute("UPDATE nodes SET facts_sha256 = NULL"); c.commit()' "$M/nodes.sqlite"
+expect first "the manager asked for the node's facts: sending them with the next heartbeat"
+python3 "$LIB/manager.py" wait "$M" --path "^/api/v1/nodes/$node_id/heartbeat\$" --status 200 \
+	--body '"facts": \{' --count 2 --timeout 10 >/dev/null
+[ "$(updates)" -gt "$before" ] || { echo "FAIL: the facts the manager asked for did not come"; exit 1; }
+echo "  ok: first: the facts the manager asked for came with the next heartbeat"
 stop_agent
 # A restart with an empty /run resumes from the persist dir: a heartbeat, no new registration.
 before=$(grep -c '"path": "/api/v1/nodes"' "$M/requests.jsonl")

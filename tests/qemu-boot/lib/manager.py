@@ -17,7 +17,9 @@ the node records and their desired VMs live in an sqlite file in the run directo
         POST /api/v1/nodes                       register (bearer: the join token)
         POST /api/v1/nodes/{node_id}/heartbeat   heartbeat (bearer: the node's credential); the
                                                  reply carries the node's vms_generation; facts
-                                                 in it replace the record's
+                                                 in it replace the record's; a facts_sha256
+                                                 other than the held facts' gets
+                                                 "facts_wanted": true
         GET  /api/v1/nodes/{node_id}/vms         {"vms_generation": G, "vms": [SPEC, ...]}, the
                                                  node's desired VMs in creation order (bearer:
                                                  the node's credential; 404/401 as heartbeat)
@@ -239,7 +241,7 @@ class NodeDB:
         uuid TEXT PRIMARY KEY, node_id TEXT UNIQUE NOT NULL, credential TEXT NOT NULL,
         registered INTEGER NOT NULL DEFAULT 0, heartbeats INTEGER NOT NULL DEFAULT 0,
         facts TEXT, last_heartbeat TEXT, vms_generation INTEGER NOT NULL DEFAULT 0,
-        facts_updates INTEGER NOT NULL DEFAULT 0, previous_credential TEXT)""",
+        facts_updates INTEGER NOT NULL DEFAULT 0, previous_credential TEXT, facts_sha256 TEXT)""",
               """CREATE TABLE IF NOT EXISTS pending (
         uuid TEXT PRIMARY KEY, attempts INTEGER NOT NULL DEFAULT 0, approved INTEGER NOT NULL
         DEFAULT 0, facts TEXT, peer TEXT)""",
@@ -257,8 +259,9 @@ class NodeDB:
             for column in ("vms_generation", "facts_updates"):  # a DB from before them
                 if column not in columns:
                     db.execute(f"ALTER TABLE nodes ADD COLUMN {column} INTEGER NOT NULL DEFAULT 0")
-            if "previous_credential" not in columns:
-                db.execute("ALTER TABLE nodes ADD COLUMN previous_credential TEXT")
+            for column in ("previous_credential", "facts_sha256"):
+                if column not in columns:
+                    db.execute(f"ALTER TABLE nodes ADD COLUMN {column} TEXT")
             if "peer" not in [row[1] for row in db.execute("PRAGMA table_info(pending)")]:
                 db.execute("ALTER TABLE pending ADD COLUMN peer TEXT")
 
@@ -317,12 +320,15 @@ class NodeDB:
             # until the new one is used; an approved (unproven) one revokes it.
             previous = identity["credential"] if proven else None
             db.execute("DELETE FROM pending WHERE uuid = ?", (uuid,))
+            digest = facts.get("facts_sha256")
+            digest = digest if isinstance(digest, str) else None
             db.execute("""INSERT INTO nodes (uuid, node_id, credential, registered, facts,
-                          previous_credential) VALUES (?, ?, ?, 1, ?, ?) ON CONFLICT(uuid) DO
-                          UPDATE SET credential = excluded.credential, registered = registered + 1,
-                          facts = excluded.facts, previous_credential =
-                          excluded.previous_credential""",
-                       (uuid, node_id, credential, json.dumps(facts), previous))
+                          previous_credential, facts_sha256) VALUES (?, ?, ?, 1, ?, ?, ?)
+                          ON CONFLICT(uuid) DO UPDATE SET credential = excluded.credential,
+                          registered = registered + 1, facts = excluded.facts,
+                          previous_credential = excluded.previous_credential,
+                          facts_sha256 = excluded.facts_sha256""",
+                       (uuid, node_id, credential, json.dumps(facts), previous, digest))
         return "registered", node_id, credential
 
     def approve(self, uuid):
@@ -360,9 +366,12 @@ class NodeDB:
 
     def heartbeat(self, node_id, body):
         """Records the heartbeat, and the facts it carries (they changed on the node: they
-        replace the record's, and facts_updates counts them); the node's vms_generation, None
-        if the node is gone."""
+        replace the record's, with the heartbeat's facts_sha256, and facts_updates counts
+        them). Returns (the node's vms_generation, whether to ask for the facts: the
+        heartbeat's facts_sha256 is not that of the facts held), or None if the node is gone."""
         facts = body.get("facts") if isinstance(body, dict) else None
+        digest = body.get("facts_sha256") if isinstance(body, dict) else None
+        digest = digest if isinstance(digest, str) else None
         system = facts.get("system") if isinstance(facts, dict) else None
         with self.db(write=True) as db:
             db.execute("UPDATE nodes SET heartbeats = heartbeats + 1, last_heartbeat = ?, "
@@ -371,11 +380,12 @@ class NodeDB:
             if (row and isinstance(system, dict) and isinstance(system.get("uuid"), str)
                     and system["uuid"].lower() == row[0]):
                 facts = {k: v for k, v in facts.items() if k != "identity"}
-                db.execute("UPDATE nodes SET facts = ?, facts_updates = facts_updates + 1 "
-                           "WHERE node_id = ?", (json.dumps(facts), node_id))
-            row = db.execute("SELECT vms_generation FROM nodes WHERE node_id = ?",
+                db.execute("UPDATE nodes SET facts = ?, facts_updates = facts_updates + 1, "
+                           "facts_sha256 = ? WHERE node_id = ?",
+                           (json.dumps(facts), digest, node_id))
+            row = db.execute("SELECT vms_generation, facts_sha256 FROM nodes WHERE node_id = ?",
                              (node_id,)).fetchone()
-        return row[0] if row else None
+        return (row[0], digest is not None and digest != row[1]) if row else None
 
     def forget(self, node_id):
         with self.db(write=True) as db:
@@ -676,11 +686,14 @@ class Handler(BaseHTTPRequestHandler):
             return self.reply(404, {"error": f"unknown node {node_id} (stale replica)"})
         if not self.authorized(node_id):
             return
-        generation = db.heartbeat(node_id, self.body_log)
-        if generation is None:
+        found = db.heartbeat(node_id, self.body_log)
+        if found is None:
             return self.reply(404, {"error": f"unknown node {node_id}"})
-        self.reply(200, {"heartbeat_interval_s": self.server.cfg.interval,
-                         "vms_generation": generation})
+        generation, facts_wanted = found
+        answer = {"heartbeat_interval_s": self.server.cfg.interval, "vms_generation": generation}
+        if facts_wanted:
+            answer["facts_wanted"] = True
+        self.reply(200, answer)
 
     def authorized(self, node_id):
         """The bearer is NODE_ID's credential; else answers 404 (unknown node) or 401."""
