@@ -267,16 +267,19 @@ static int agent_post(struct agent *a, const char *endpoint, const char *bearer,
 	return rc;
 }
 
-/* A->facts_now = the facts_sha256 of FACTS (facts_stable_text); "" when out of memory, which
- * makes the facts go out with every heartbeat rather than never. */
-static void agent_facts_digest(struct agent *a, const cJSON *facts)
+/* The node's facts now (facts_collect), with A->facts_now = their facts_sha256
+ * (facts_stable_text); "" when out of memory, which makes the facts go out with every heartbeat
+ * rather than never. NULL when out of memory. */
+static cJSON *agent_collect_facts(struct agent *a)
 {
+	cJSON *facts = facts_collect(&a->env, &a->kvm, a->image_sha256);
 	char *text = facts ? facts_stable_text(facts) : NULL;
 
 	a->facts_now[0] = '\0';
 	if (text)
 		digest_sha256_hex(text, strlen(text), a->facts_now);
 	free(text);
+	return facts;
 }
 
 /* The registration body: the facts, plus "identity" (PROTOCOL.md "Register") when the agent
@@ -284,9 +287,8 @@ static void agent_facts_digest(struct agent *a, const cJSON *facts)
  * manager knows. An identity from another manager is never sent. */
 static cJSON *agent_register_body(struct agent *a)
 {
-	cJSON *body = facts_collect(&a->env, &a->kvm, a->image_sha256), *identity;
+	cJSON *body = agent_collect_facts(a), *identity;
 
-	agent_facts_digest(a, body);
 	if (body && a->facts_now[0])
 		cJSON_AddStringToObject(body, "facts_sha256", a->facts_now);
 	if (!body || a->id_manager != a->manager)
@@ -369,12 +371,11 @@ static cJSON *agent_heartbeat_body(struct agent *a)
 {
 	static char text[VMS_LIST_MAX + 1];
 	cJSON *body = facts_heartbeat(&a->env, &a->kvm);
-	cJSON *facts = facts_collect(&a->env, &a->kvm, a->image_sha256);
+	cJSON *facts = agent_collect_facts(a);
 	char path[CONFIG_PATH_MAX + 16], err[128];
 	size_t n = 0;
 	FILE *f;
 
-	agent_facts_digest(a, facts);
 	if (body && a->facts_now[0])
 		cJSON_AddStringToObject(body, "facts_sha256", a->facts_now);
 	if (body && facts && strcmp(a->facts_now, a->facts_sent)) {

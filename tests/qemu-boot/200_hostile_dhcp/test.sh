@@ -28,9 +28,5 @@ check "br0 has the lease's address" "ip -o -4 addr show br0 | grep -q '10.9.0.50
 wait_console 'hvnode: ntp: keeping time with 10\.9\.0\.1 10\.9\.0\.2 \(dhcp\)' 30 || fail=1
 check "ntpd runs as a client of the lease's NTP servers (option 42)" \
 	"grep -qx 'servers=10.9.0.1 10.9.0.2' /run/hvnode/ntp.state && grep -qx source=dhcp /run/hvnode/ntp.state && pidof ntpd >/dev/null" || fail=1
-if grep -q "$(printf '\033')" "$CONSOLE"; then
-	echo "  FAIL: an escape sequence from the DHCP server reached the console"; fail=1
-else
-	echo "  ok: no escape sequence reached the console"
-fi
+console_lacks "no escape sequence from the DHCP server reached the console" "$(printf '\033')" || fail=1
 exit $fail

@@ -52,6 +52,16 @@ check() {
 	fi
 }
 
+# console_lacks DESCRIPTION STRING: the console log must not hold STRING (a fixed string);
+# says ok or FAIL with DESCRIPTION, like check.
+console_lacks() {
+	if grep -qF -- "$2" "$CONSOLE"; then
+		echo "  FAIL: $1"
+		return 1
+	fi
+	echo "  ok: $1"
+}
+
 # free_port: prints a free TCP port on 127.0.0.1.
 free_port() {
 	python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'

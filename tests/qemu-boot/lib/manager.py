@@ -374,18 +374,21 @@ class NodeDB:
         digest = digest if isinstance(digest, str) else None
         system = facts.get("system") if isinstance(facts, dict) else None
         with self.db(write=True) as db:
+            row = db.execute("SELECT uuid, vms_generation, facts_sha256 FROM nodes "
+                             "WHERE node_id = ?", (node_id,)).fetchone()
+            if row is None:
+                return None
+            uuid, generation, held = row
             db.execute("UPDATE nodes SET heartbeats = heartbeats + 1, last_heartbeat = ?, "
                        "previous_credential = NULL WHERE node_id = ?", (json.dumps(body), node_id))
-            row = db.execute("SELECT uuid FROM nodes WHERE node_id = ?", (node_id,)).fetchone()
-            if (row and isinstance(system, dict) and isinstance(system.get("uuid"), str)
-                    and system["uuid"].lower() == row[0]):
+            if (isinstance(system, dict) and isinstance(system.get("uuid"), str)
+                    and system["uuid"].lower() == uuid):
                 facts = {k: v for k, v in facts.items() if k != "identity"}
                 db.execute("UPDATE nodes SET facts = ?, facts_updates = facts_updates + 1, "
                            "facts_sha256 = ? WHERE node_id = ?",
                            (json.dumps(facts), digest, node_id))
-            row = db.execute("SELECT vms_generation, facts_sha256 FROM nodes WHERE node_id = ?",
-                             (node_id,)).fetchone()
-        return (row[0], digest is not None and digest != row[1]) if row else None
+                held = digest
+        return generation, digest is not None and digest != held
 
     def forget(self, node_id):
         with self.db(write=True) as db:
@@ -647,16 +650,13 @@ class Handler(BaseHTTPRequestHandler):
         cfg = self.server.cfg
         token = bearer(self.headers)
         token_ok = token is not None and hmac.compare_digest(token, cfg.token.encode())
-        if not isinstance(self.json, dict):
-            if not token_ok:
-                return self.reply(401, {"error": "invalid join token"})
-            return self.reply(400, {"error": "body must be a JSON object"})
-        system = self.json.get("system")
+        system = self.json.get("system") if isinstance(self.json, dict) else None
         uuid = system.get("uuid") if isinstance(system, dict) else None
-        if not isinstance(uuid, str) or not uuid:
-            if not token_ok:
-                return self.reply(401, {"error": "invalid join token"})
-            return self.reply(400, {"error": "system.uuid must be a non-empty string"})
+        bad = ("body must be a JSON object" if not isinstance(self.json, dict) else
+               "system.uuid must be a non-empty string" if not isinstance(uuid, str) or not uuid
+               else None)
+        if bad:  # no proof can come with it: without the token, the token is what is wrong
+            return self.reply(400, {"error": bad}) if token_ok else self.bad_token()
         if self.mode == "pending" and token_ok:
             return self.reply(202, {"reason": "pending approval"},
                               [("Retry-After", str(cfg.retry_after))])
@@ -664,7 +664,7 @@ class Handler(BaseHTTPRequestHandler):
         outcome, node_id, credential = self.server.db.register(
             uuid.lower(), facts, self.json.get("identity"), token_ok, self.client_address[0])
         if outcome == "token":
-            return self.reply(401, {"error": "invalid join token"})
+            return self.bad_token()
         if outcome == "pending":
             note(f"registration of known node {node_id} (uuid {uuid.lower()}) without its "
                  "credential: pending approval (manager.py approve)")
@@ -674,6 +674,9 @@ class Handler(BaseHTTPRequestHandler):
         self.reply(201, {"node_id": node_id, "credential": credential,
                          "heartbeat_interval_s": cfg.interval,
                          "ssh_authorized_keys": cfg.ssh_keys})
+
+    def bad_token(self):
+        self.reply(401, {"error": "invalid join token"})
 
     def heartbeat(self, node_id):
         db = self.server.db

@@ -10,6 +10,11 @@ disk_sysfs() {
 	[ -d "$p" ] && printf '%s\n' "$p"
 }
 
+# disk_blkid DEV KEY: the value blkid gives DEV for KEY (TYPE, LABEL, UUID), "" when none.
+disk_blkid() {
+	blkid "$1" | sed -n "s/.* $2=\"\([^\"]*\)\".*/\1/p"
+}
+
 # disk_fixed DEV: 0 when DEV is on a fixed disk: not removable, not on USB, not an SD/MMC card
 # (the MMC driver reports its cards as not removable). Else prints why not (" is on a USB disk
 # (sdb)") and returns 1.
@@ -36,11 +41,11 @@ fs_check() {
 	vfat)
 		# fsck.fat -a drops a boot-sector label the root directory lacks: the partition
 		# would not be found by its label at the next boot, so the label is put back.
-		label=$(blkid "$1" | sed -n 's/.* LABEL="\([^"]*\)".*/\1/p')
+		label=$(disk_blkid "$1" LABEL)
 		fsck.fat -a -w "$1" >"$log" 2>&1
 		rc=$?
 		fsck.fat -n "$1" >>"$log" 2>&1 || { echo ": errors fsck.fat -a cannot repair ($log)"; return 1; }
-		if [ -n "$label" ] && [ "$(blkid "$1" | sed -n 's/.* LABEL="\([^"]*\)".*/\1/p')" != "$label" ]; then
+		if [ -n "$label" ] && [ "$(disk_blkid "$1" LABEL)" != "$label" ]; then
 			fatlabel "$1" "$label" >>"$log" 2>&1 || { echo ": fsck.fat -a removed its label $label, which could not be put back ($log)"; return 1; }
 			echo ": repaired by fsck.fat -a, label $label put back ($log)"
 		elif [ "$rc" != 0 ]; then
