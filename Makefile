@@ -2,7 +2,7 @@
 #   make            build everything into $(O)/images (installs missing host packages as root)
 #   make test       build, then boot the real outputs under QEMU and check them
 #   make fuzz       run the libFuzzer targets for FUZZ_SECONDS each and print their figures
-#   make bench      boot a node and print the VMM's figures (boot time, RSS, size)
+#   make bench      print figures beside a peer: node boot time and RAM floor, the VMM (boot time, RSS, size)
 #   make soak       soak-vmm (SOAK_STARTS guests in one node: no panic, no leaks) and soak-register
 #                   (SOAK_BOOTS boots, the manager down at random: one node, every boot heartbeats)
 #   make source     fetch and verify every pinned input only (fills DL_DIR for offline builds)
@@ -71,6 +71,8 @@ IMAGE_KERNEL := $(call manifest,kernel)
 IMAGE_ROOT := $(call manifest,root)
 IMAGE_LOADERS := $(call manifest,loaders)
 IMAGE_TEST := $(call manifest,test)
+IMAGE_MICROCODE := $(call manifest,microcode)
+IMAGE_FIRMWARE := $(call manifest,firmware)
 OVERLAY := $(TOP)/$(call manifest,overlay)
 PERMISSIONS := $(TOP)/$(call manifest,permissions)
 INITRAMFS_INIT := $(TOP)/$(call manifest,init)
@@ -97,7 +99,7 @@ $(shell mkdir -p $(B) && printf '%s\n' "site: $(SITE)" $(SITE_FILES) >$(SITE_LIS
 # ---- packages: one folder each (packages/NAME/NAME.hash, NAME.mk, its config) ---------------
 PACKAGES := $(sort $(notdir $(wildcard $(PKG)/*)))
 PINNED := $(sort $(patsubst $(PKG)/%/,%,$(dir $(wildcard $(PKG)/*/*.hash))))
-$(foreach p,$(IMAGE_KERNEL) $(IMAGE_ROOT) $(IMAGE_LOADERS) $(IMAGE_TEST),\
+$(foreach p,$(IMAGE_KERNEL) $(IMAGE_ROOT) $(IMAGE_LOADERS) $(IMAGE_TEST) $(IMAGE_MICROCODE) $(IMAGE_FIRMWARE),\
 	$(if $(filter $(p),$(PACKAGES)),,$(error image/manifest names $(p), which has no folder packages/$(p))))
 hash_file = $(PKG)/$(1)/$(1).hash
 pkg_version = $(shell awk '$$1 == "version" { print $$2; exit }' $(call hash_file,$(1)))
@@ -226,13 +228,35 @@ $(SQUASHFS): $(ROOT_STAGED) $(ROOTFS_FILES) $(PERMISSIONS) $(MANIFEST) $(BUILDIN
 		-pf $(B)/squashfs.pseudo -processors $(JOBS) -no-progress
 	@mv $@.tmp $@
 
+# CPU microcode for early loading: an uncompressed cpio of the manifest's microcode packages,
+# which goes first in the initrd.
+MICROCODE_CPIO := $(B)/microcode.cpio
+$(MICROCODE_CPIO): $(addprefix $(STAMP)/extracted-,$(IMAGE_MICROCODE)) $(KERNEL) $(MANIFEST) \
+		$(TOP)/scripts/mkmicrocode.sh
+	$(STALE_IMAGES)
+	@$(STEP) microcode "early cpio ($(IMAGE_MICROCODE))" $(LOGS)/microcode.log \
+		$(TOP)/scripts/mkmicrocode.sh $@ $(KSRC)/usr/gen_init_cpio $(addprefix $(B)/,$(IMAGE_MICROCODE))
+
+# Device firmware: the files the built-in drivers name (MODULE_FIRMWARE, in the kernel build's
+# modules.builtin.modinfo) that the manifest's firmware packages ship; FIRMWARE_REPORT says
+# which driver asked for which file, its size and its package.
+FIRMWARE_DIR := $(B)/firmware
+FIRMWARE_REPORT := $(B)/firmware.txt
+$(FIRMWARE_REPORT): $(addprefix $(STAMP)/extracted-,$(IMAGE_FIRMWARE)) $(KERNEL) $(MANIFEST) \
+		$(TOP)/scripts/firmware-select.sh
+	$(STALE_IMAGES)
+	@$(STEP) firmware "select what the built-in drivers ask for ($(IMAGE_FIRMWARE))" \
+		$(LOGS)/firmware.log $(TOP)/scripts/firmware-select.sh $(KSRC)/modules.builtin.modinfo \
+		$(FIRMWARE_DIR) $@ $(addprefix $(B)/,$(IMAGE_FIRMWARE))
+
 # The initramfs is made with the kernel's own gen_init_cpio from a sorted list: fixed owners,
 # mtimes of SOURCE_DATE_EPOCH, sequential inode numbers, so it is identical on every build.
-$(INITRD): $(SQUASHFS) $(BUSYBOX) $(INITRAMFS_INIT) $(KERNEL) $(TOP)/scripts/mkinitramfs.sh
+$(INITRD): $(SQUASHFS) $(BUSYBOX) $(INITRAMFS_INIT) $(KERNEL) $(MICROCODE_CPIO) $(FIRMWARE_REPORT) \
+		$(TOP)/scripts/mkinitramfs.sh
 	$(STALE_IMAGES)
-	@$(STEP) initramfs "gen_init_cpio" $(LOGS)/initramfs.log \
-		$(TOP)/scripts/mkinitramfs.sh $@ $(KSRC)/usr/gen_init_cpio $(BUSYBOX) \
-		$(INITRAMFS_INIT) $(SQUASHFS)
+	@$(STEP) initramfs "gen_init_cpio (microcode first, then /init, firmware, root)" \
+		$(LOGS)/initramfs.log $(TOP)/scripts/mkinitramfs.sh $@ $(KSRC)/usr/gen_init_cpio \
+		$(BUSYBOX) $(INITRAMFS_INIT) $(SQUASHFS) $(MICROCODE_CPIO) $(FIRMWARE_DIR)
 
 rootfs: $(INITRD)
 
@@ -329,10 +353,14 @@ fuzz: $(STAMP)/extracted-cjson $(STAMP)/kernel-headers $(TEST_DEPS)
 	@$(MAKE) $(AGENT_HOST_ARGS) fuzz FUZZ_SECONDS=$(FUZZ_SECONDS)
 	@$(MAKE) $(VMM_HOST_ARGS) fuzz FUZZ_SECONDS=$(FUZZ_SECONDS)
 
-# bench: boots a node under TCG and runs a guest in it with hvnode-vmm BENCH_RUNS times
-# (default 10); prints exec-to-init p50/p90, the VMM's memory beyond guest RAM, its size.
+# bench: node boot time (QEMU start to ready at 1 and 8 GiB, beside Debian's cloud kernel) and
+# the node's RAM floor (bench/boot.sh); then boots a node under TCG and runs a guest in it with
+# hvnode-vmm BENCH_RUNS times (default 10); prints exec-to-init p50/p90, the VMM's memory beyond
+# guest RAM, its size; then the VM lifecycle figures (bench/vms.sh).
 BENCH_RUNS ?= 10
-bench: images $(TEST_DEPS)
+bench: images $(TEST_DEPS) $(STAMP)/extracted-linux-image-cloud
+	@BUSYBOX=$(BUSYBOX) CLOUD_KERNEL=$$(ls $(B)/linux-image-cloud/boot/vmlinuz-*) \
+		sh $(TOP)/tests/qemu-boot/bench/boot.sh $(IMG) $(O)/bench-boot
 	@BUSYBOX=$(BUSYBOX) MUSL_CC=$(MUSL_CC) sh $(TOP)/tests/qemu-boot/bench/vmm.sh $(IMG) $(O)/bench $(BENCH_RUNS)
 	@BUSYBOX=$(BUSYBOX) sh $(TOP)/tests/qemu-boot/bench/vms.sh $(IMG) $(O)/bench-vms
 

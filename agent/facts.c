@@ -2,7 +2,8 @@
  * (agent/PROTOCOL.md). Read from sysfs and procfs under env->root ("" on the node; a fake
  * tree in the unit tests): /sys/class/dmi/id, /sys/class/net, /sys/block, /proc/cpuinfo,
  * /proc/meminfo, /proc/sys/kernel/osrelease, /etc/hvnode/release, /run/hvnode/network,
- * /run/hvnode/ntp.state.
+ * /run/hvnode/ntp.state, /run/hvnode/watchdog.state, /sys/devices/system/edac/mc and
+ * /sys/bus/pci/devices (AER counts).
  * These files come from the kernel and the image and are trusted for content, not for
  * length: every value is cut at FACT_MAX bytes and made printable. */
 #include <dirent.h>
@@ -241,12 +242,37 @@ static cJSON *facts_nics(const struct facts_env *env)
 	return arr;
 }
 
+/* One "microcode : 0x..." value of /proc/cpuinfo (the revision the CPU runs, after the early
+ * update) into UCODE as lower-case "0x" hex without leading zeros; a value that is not hex
+ * is ignored. *MIXED is set when two CPUs differ (an update that did not reach every core). */
+static void facts_microcode(const char *value, char *ucode, size_t len, int *mixed)
+{
+	char *end;
+	unsigned long long rev;
+	char text[24];
+
+	while (*value == ' ' || *value == '\t')
+		value++;
+	if (value[0] != '0' || (value[1] != 'x' && value[1] != 'X') ||
+	    !((value[2] >= '0' && value[2] <= '9') || (value[2] >= 'a' && value[2] <= 'f') ||
+	      (value[2] >= 'A' && value[2] <= 'F')))
+		return;
+	rev = strtoull(value + 2, &end, 16);
+	if (*end != '\n' && *end != '\0' && *end != ' ')
+		return;
+	snprintf(text, sizeof(text), "0x%llx", rev);
+	if (!ucode[0])
+		snprintf(ucode, len, "%s", text);
+	else if (strcmp(ucode, text) != 0)
+		*mixed = 1;
+}
+
 static cJSON *facts_cpu(const struct facts_env *env)
 {
 	cJSON *cpu = cJSON_CreateObject();
-	char path[512], line[4096], model[FACT_MAX] = "";
+	char path[512], line[4096], model[FACT_MAX] = "", ucode[24] = "";
 	const char *virt = NULL;
-	int count = 0;
+	int count = 0, ucode_mixed = 0;
 	FILE *f;
 
 	snprintf(path, sizeof(path), "%s/proc/cpuinfo", env->root);
@@ -261,6 +287,8 @@ static cJSON *facts_cpu(const struct facts_env *env)
 				 colon + 2);
 		else if (!virt && strncmp(line, "flags", 5) == 0)
 			virt = strstr(line, " vmx") ? "vmx" : strstr(line, " svm") ? "svm" : NULL;
+		else if (strncmp(line, "microcode", 9) == 0 && colon)
+			facts_microcode(colon + 1, ucode, sizeof(ucode), &ucode_mixed);
 	}
 	if (f)
 		fclose(f);
@@ -273,6 +301,11 @@ static cJSON *facts_cpu(const struct facts_env *env)
 		cJSON_AddStringToObject(cpu, "virtualization", virt);
 	else
 		cJSON_AddNullToObject(cpu, "virtualization");
+	if (ucode[0] && !ucode_mixed)
+		cJSON_AddStringToObject(cpu, "microcode", ucode);
+	else
+		cJSON_AddNullToObject(cpu, "microcode");
+	cJSON_AddBoolToObject(cpu, "microcode_mixed", ucode_mixed);
 	return cpu;
 }
 
@@ -368,6 +401,45 @@ static cJSON *facts_pool(const struct facts_env *env)
 	return obj;
 }
 
+/* The hardware watchdog hvnode-watchdog feeds, from RUN/watchdog.state: {"state", "device",
+ * "identity", "timeout_s"}; state is "armed", "off" (hvnode.watchdog=off) or "none" (no device),
+ * and null before hvnode-watchdog has written the file. */
+static cJSON *facts_watchdog(const struct facts_env *env)
+{
+	static const char state[] = "/run/hvnode/watchdog.state";
+	cJSON *w = cJSON_CreateObject();
+	char buf[FACT_MAX], *end;
+	long timeout;
+
+	if (!w)
+		return NULL;
+	facts_keyfile(env, state, "state", buf, sizeof(buf));
+	if (!strcmp(buf, "armed") || !strcmp(buf, "off") || !strcmp(buf, "none"))
+		cJSON_AddStringToObject(w, "state", buf);
+	else
+		cJSON_AddNullToObject(w, "state");
+	facts_keyfile(env, state, "device", buf, sizeof(buf));
+	if (!strncmp(buf, "/dev/watchdog", 13))
+		cJSON_AddStringToObject(w, "device", buf);
+	else
+		cJSON_AddNullToObject(w, "device");
+	facts_keyfile(env, state, "identity", buf, sizeof(buf));
+	for (char *p = buf; *p; p++)
+		if ((unsigned char)*p < ' ' || (unsigned char)*p > '~')
+			*p = '?';
+	if (buf[0])
+		cJSON_AddStringToObject(w, "identity", buf);
+	else
+		cJSON_AddNullToObject(w, "identity");
+	facts_keyfile(env, state, "timeout_s", buf, sizeof(buf));
+	timeout = strtol(buf, &end, 10);
+	if (buf[0] && !*end && timeout > 0 && timeout <= 86400)
+		cJSON_AddNumberToObject(w, "timeout_s", (double)timeout);
+	else
+		cJSON_AddNullToObject(w, "timeout_s");
+	return w;
+}
+
 /* facts_collect: the registration body. IMAGE_SHA256 is "" when unknown (null in JSON).
  * Returns a new cJSON object (caller deletes) or NULL when out of memory. */
 cJSON *facts_collect(const struct facts_env *env, const struct kvm_state *kvm,
@@ -387,6 +459,7 @@ cJSON *facts_collect(const struct facts_env *env, const struct kvm_state *kvm,
 	cJSON_AddItemToObject(root, "disks", facts_disks(env));
 	cJSON_AddItemToObject(root, "storage_pool", facts_pool(env));
 	cJSON_AddItemToObject(root, "kvm", facts_kvm_json(kvm));
+	cJSON_AddItemToObject(root, "watchdog", facts_watchdog(env));
 	facts_add_file(root, "kernel", env, "/proc/sys/kernel/osrelease");
 	image = cJSON_AddObjectToObject(root, "image");
 	facts_keyfile(env, "/etc/hvnode/release", "HVNODE_VERSION", buf, sizeof(buf));
@@ -427,7 +500,99 @@ static cJSON *facts_time(const struct facts_env *env)
 	return t;
 }
 
-/* facts_heartbeat: the heartbeat body (uptime, load, memory, storage pool, KVM, clock, VMs). */
+/* Sums NAME (a count file) over every memory controller EDAC registered
+ * (/sys/devices/system/edac/mc/mcN/NAME); -1 when there is none (no EDAC driver for this
+ * machine's memory controller: errors then are not counted, which the manager must tell apart
+ * from zero). */
+static long long facts_edac_sum(const struct facts_env *env, const char *name, int *controllers)
+{
+	char **names, rel[320];
+	long long sum = 0;
+	int n = facts_list(env, "/sys/devices/system/edac/mc", &names), found = 0;
+
+	for (int i = 0; i < n; i++) {
+		long long v;
+
+		if (!names[i] || strncmp(names[i], "mc", 2) != 0 || !names[i][2])
+			continue;
+		snprintf(rel, sizeof(rel), "/sys/devices/system/edac/mc/%s/%s", names[i], name);
+		v = facts_read_number(env, rel, -1);
+		if (v >= 0) {
+			sum += v;
+			found++;
+		}
+	}
+	facts_list_free(names, n);
+	*controllers = found;
+	return found ? sum : -1;
+}
+
+/* The TOTAL_ERR_* line of one PCIe AER statistics file (/sys/bus/pci/devices/D/aer_dev_*), or 0. */
+static long long facts_aer_total(const struct facts_env *env, const char *dev, const char *file)
+{
+	char path[512], line[128];
+	long long total = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/sys/bus/pci/devices/%s/%s", env->root, dev, file);
+	f = fopen(path, "re");
+	while (f && fgets(line, sizeof(line), f))
+		if (strncmp(line, "TOTAL_ERR_", 10) == 0) {
+			const char *v = strchr(line, ' ');
+			char *end;
+			long long n = v ? strtoll(v + 1, &end, 10) : -1;
+
+			if (n > 0)
+				total = n;
+			break;
+		}
+	if (f)
+		fclose(f);
+	return total;
+}
+
+/* Hardware errors since boot (PROTOCOL.md "Heartbeat"): memory errors as EDAC counts them
+ * (corrected, uncorrected; null without an EDAC memory-controller driver) and PCIe errors as
+ * AER counts them on every device that reports them (correctable, nonfatal, fatal). */
+static cJSON *facts_errors(const struct facts_env *env)
+{
+	cJSON *e = cJSON_CreateObject(), *mem, *pcie;
+	long long ce, ue, cor = 0, nonfatal = 0, fatal = 0;
+	char **names;
+	int mcs, n;
+
+	if (!e)
+		return NULL;
+	mem = cJSON_AddObjectToObject(e, "memory");
+	ce = facts_edac_sum(env, "ce_count", &mcs);
+	ue = facts_edac_sum(env, "ue_count", &mcs);
+	cJSON_AddNumberToObject(mem, "controllers", mcs);
+	if (ce >= 0)
+		cJSON_AddNumberToObject(mem, "corrected", (double)ce);
+	else
+		cJSON_AddNullToObject(mem, "corrected");
+	if (ue >= 0)
+		cJSON_AddNumberToObject(mem, "uncorrected", (double)ue);
+	else
+		cJSON_AddNullToObject(mem, "uncorrected");
+	n = facts_list(env, "/sys/bus/pci/devices", &names);
+	for (int i = 0; i < n; i++) {
+		if (!names[i])
+			continue;
+		cor += facts_aer_total(env, names[i], "aer_dev_correctable");
+		nonfatal += facts_aer_total(env, names[i], "aer_dev_nonfatal");
+		fatal += facts_aer_total(env, names[i], "aer_dev_fatal");
+	}
+	facts_list_free(names, n);
+	pcie = cJSON_AddObjectToObject(e, "pcie");
+	cJSON_AddNumberToObject(pcie, "correctable", (double)cor);
+	cJSON_AddNumberToObject(pcie, "nonfatal", (double)nonfatal);
+	cJSON_AddNumberToObject(pcie, "fatal", (double)fatal);
+	return e;
+}
+
+/* facts_heartbeat: the heartbeat body (uptime, load, memory, storage pool, KVM, clock, hardware
+ * errors, VMs). */
 cJSON *facts_heartbeat(const struct facts_env *env, const struct kvm_state *kvm)
 {
 	cJSON *root = cJSON_CreateObject(), *load;
@@ -450,6 +615,7 @@ cJSON *facts_heartbeat(const struct facts_env *env, const struct kvm_state *kvm)
 	cJSON_AddItemToObject(root, "storage_pool", facts_pool(env));
 	cJSON_AddItemToObject(root, "kvm", facts_kvm_json(kvm));
 	cJSON_AddItemToObject(root, "time", facts_time(env));
+	cJSON_AddItemToObject(root, "errors", facts_errors(env));
 	cJSON_AddArrayToObject(root, "vms");
 	return root;
 }

@@ -25,6 +25,21 @@ for f in /etc/apt/sources.list.d/*.sources; do
 	sed 's/^\(Types:.*\)\<deb\>\(.*\)$/\1deb deb-src\2/; s/deb-src deb-src/deb-src/' "$f" >>"$tmp"
 	echo >>"$tmp"
 done
+# Debian's non-free-firmware component (CPU microcode, NIC firmware: binary packages only, so
+# no deb-src): one stanza more for each Debian archive whose entries list main, system sources
+# untouched. Debian archives are the ones whose path ends in /debian or /debian-security.
+for f in /etc/apt/sources.list /etc/apt/sources.list.d/*.list; do
+	[ -r "$f" ] || continue
+	sed -n 's/^[[:space:]]*deb[[:space:]]\+\(\(\[[^]]*\][[:space:]]\+\)\{0,1\}[^[:space:]]*\/debian\(-security\)\{0,1\}\/\{0,1\}[[:space:]]\+[^[:space:]]\+\)[[:space:]].*\<main\>.*$/deb \1 non-free-firmware/p' "$f"
+done >>"$list.tmp"
+for f in /etc/apt/sources.list.d/*.sources; do
+	[ -r "$f" ] || continue
+	awk 'BEGIN { RS = ""; ORS = "\n\n" }
+		/(^|\n)Types:([^\n]*[ \t])?deb([ \t\n]|$)/ && /(^|\n)URIs:[^\n]*\/debian(-security)?\/?([ \t\n]|$)/ &&
+		/(^|\n)Components:([^\n]*[ \t])?main([ \t\n]|$)/ && !/non-free-firmware/ {
+			gsub(/(^|\n)Types:[^\n]*/, "\nTypes: deb"); gsub(/\nComponents:[^\n]*/, "\nComponents: non-free-firmware")
+			sub(/^\n/, ""); print }' "$f"
+done >>"$tmp"
 # Each generated file is replaced only when it changes, so its mtime says when the lists
 # below must be refreshed.
 for f in "$gen" "$list"; do

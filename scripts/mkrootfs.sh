@@ -71,7 +71,8 @@ for overlay in "$t.defaults" "$@"; do
 done
 rm -rf "$owners" "$g" "$t.defaults"
 
-for d in bin sbin usr/bin usr/sbin usr/share/hvnode etc/hvnode dev proc sys run tmp var root mnt/config; do
+# lib/firmware: the mount point of the device firmware the initramfs carries (its /init).
+for d in bin sbin usr/bin usr/sbin usr/share/hvnode etc/hvnode dev proc sys run tmp var root mnt/config lib/firmware; do
 	mkdir -p "$t/$d"
 done
 for must in sbin/init bin/sh sbin/switch_root bin/mount sbin/udhcpc; do

@@ -79,19 +79,35 @@ static int vm_memslot(struct vmm *v, uint32_t slot, uint64_t gpa, uint64_t size)
 
 /* vm_memory: guest RAM, one mapping whose offsets are guest physical addresses: up to 3 GiB
  * from 0 (KVM slot 0), the rest from 4 GiB (slot 1). The hole between is mapped too, so the
- * offsets line up, but with no access and no KVM slot: it costs address space only. */
+ * offsets line up, but with no access and no KVM slot: it costs address space only.
+ * The mapping starts on a 2 MiB boundary and asks for transparent huge pages
+ * (MADV_HUGEPAGE; the node sets shmem_enabled to "advise"), so a 2 MiB-aligned range of guest
+ * physical memory can be one huge page in the host and one large page in the EPT/NPT. Without
+ * THP the advice fails and memory stays in 4 KiB pages. */
+#define VM_HUGE_PAGE (2ULL << 20)
 static int vm_memory(struct vmm *v)
 {
 	uint64_t ram = v->cfg->mem, low = ram < BOOT_LOW_MEM_END ? ram : BOOT_LOW_MEM_END;
 	uint64_t span = ram > low ? BOOT_HIGH_MEM + (ram - low) : low;
+	uintptr_t start, aligned;
 	void *p;
 	int ret;
 
-	p = mmap(NULL, span, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	p = mmap(NULL, span + VM_HUGE_PAGE, PROT_READ | PROT_WRITE,
+		 MAP_SHARED | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 	if (p == MAP_FAILED)
 		return vmm_err(-errno, "unable to map %llu MiB of guest memory: %s",
 			       (unsigned long long)(ram >> 20), strerror(errno));
+	/* Keep the 2 MiB-aligned SPAN inside the mapping; give back the slack on either side. */
+	start = (uintptr_t)p;
+	aligned = (start + VM_HUGE_PAGE - 1) & ~(uintptr_t)(VM_HUGE_PAGE - 1);
+	if (aligned > start)
+		munmap(p, aligned - start);
+	if (start + VM_HUGE_PAGE > aligned)
+		munmap((void *)(aligned + span), start + VM_HUGE_PAGE - aligned);
+	p = (void *)aligned;
 	madvise(p, span, MADV_DONTDUMP);
+	madvise(p, span, MADV_HUGEPAGE);
 	v->mem = (struct gmem){ .base = p, .size = span };
 	if (ram > low) {
 		v->mem.hole = low;

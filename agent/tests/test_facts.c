@@ -66,6 +66,10 @@ static void test_registration_facts(const char *root)
 	CHECK(is_str(f, "disks.1.serial", "HVNODE-TEST") && cJSON_IsFalse(get(f, "disks.1.rotational")));
 	CHECK(cJSON_IsTrue(get(f, "kvm.ready")) && is_num(f, "kvm.api_version", 12));
 	CHECK(cJSON_IsNull(get(f, "kvm.error")));
+	/* both CPUs run 0x0A201016: lower case, no leading zeros */
+	CHECK(is_str(f, "cpu.microcode", "0xa201016") && cJSON_IsFalse(get(f, "cpu.microcode_mixed")));
+	CHECK(is_str(f, "watchdog.state", "armed") && is_str(f, "watchdog.device", "/dev/watchdog0"));
+	CHECK(is_str(f, "watchdog.identity", "i6300ESB timer") && is_num(f, "watchdog.timeout_s", 60));
 	CHECK(is_str(f, "kernel", "6.1.0-hvnode"));
 	CHECK(is_str(f, "image.version", "0.1.0+gtest") && is_str(f, "image.sha256", "ab12"));
 	cJSON_Delete(f);
@@ -84,6 +88,51 @@ static void test_bootif_wins(const char *root)
 	cJSON_Delete(f);
 }
 
+/* write_file DIR/REL (its directories made) with TEXT. */
+static void write_file(const char *dir, const char *rel, const char *text)
+{
+	char path[512], cmd[1100];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, rel);
+	snprintf(cmd, sizeof(cmd), "mkdir -p \"$(dirname '%s')\"", path);
+	CHECK(system(cmd) == 0);
+	f = fopen(path, "w");
+	CHECK(f != NULL);
+	if (f) {
+		fputs(text, f);
+		fclose(f);
+	}
+}
+
+/* Microcode that differs between CPUs is reported as mixed, with no revision; values that are
+ * not hex are ignored; watchdog state from a file with bad values is null, not trusted. */
+static void test_odd_values(void)
+{
+	char dir[] = "/tmp/hvnode-facts-XXXXXX", cmd[600];
+	struct facts_env env = { .root = dir, .bootif_mac = "" };
+	struct kvm_state kvm = { .api_version = -1 };
+	cJSON *f;
+
+	CHECK(mkdtemp(dir) != NULL);
+	write_file(dir, "proc/cpuinfo", "processor : 0\nmicrocode : 0x10\n\nprocessor : 1\n"
+					"microcode : 0x11\n");
+	write_file(dir, "run/hvnode/watchdog.state",
+		   "device=/etc/passwd\nidentity=\ntimeout_s=9999999999\nstate=bogus\n");
+	f = facts_collect(&env, &kvm, "");
+	CHECK(cJSON_IsNull(get(f, "cpu.microcode")) && cJSON_IsTrue(get(f, "cpu.microcode_mixed")));
+	CHECK(cJSON_IsNull(get(f, "watchdog.state")) && cJSON_IsNull(get(f, "watchdog.device")));
+	CHECK(cJSON_IsNull(get(f, "watchdog.identity")) && cJSON_IsNull(get(f, "watchdog.timeout_s")));
+	cJSON_Delete(f);
+	write_file(dir, "proc/cpuinfo", "processor : 0\nmicrocode : 0xzz\nmicrocode : 16\n"
+					"microcode : 0x2a trailing\n");
+	f = facts_collect(&env, &kvm, "");
+	CHECK(is_str(f, "cpu.microcode", "0x2a") && cJSON_IsFalse(get(f, "cpu.microcode_mixed")));
+	cJSON_Delete(f);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	CHECK(system(cmd) == 0);
+}
+
 static void test_missing_tree(void)
 {
 	struct facts_env env = { .root = "/nonexistent-hvnode-root", .bootif_mac = "" };
@@ -93,6 +142,7 @@ static void test_missing_tree(void)
 	CHECK(f != NULL);
 	CHECK(cJSON_IsNull(get(f, "system.uuid")) && cJSON_GetArraySize(get(f, "nics")) == 0);
 	CHECK(is_num(f, "memory_bytes", -1) && is_num(f, "cpu.count", 0));
+	CHECK(cJSON_IsNull(get(f, "cpu.microcode")) && cJSON_IsNull(get(f, "watchdog.state")));
 	cJSON_Delete(f);
 }
 
@@ -118,12 +168,21 @@ static void test_heartbeat(const char *root)
 	CHECK(cJSON_IsTrue(get(h, "time.synced")) && is_str(h, "time.source", "dhcp"));
 	CHECK(is_str(h, "time.servers.0", "10.0.2.2") && is_str(h, "time.servers.1", "ntp.example") &&
 	      cJSON_GetArraySize(get(h, "time.servers")) == 2);
+	/* EDAC: mc0 3 + mc1 4 corrected, 1 uncorrected (the power directory is no controller);
+	 * AER: 5 + 2 correctable, 1 nonfatal, 0 fatal over the two devices */
+	CHECK(is_num(h, "errors.memory.controllers", 2));
+	CHECK(is_num(h, "errors.memory.corrected", 7) && is_num(h, "errors.memory.uncorrected", 1));
+	CHECK(is_num(h, "errors.pcie.correctable", 7) && is_num(h, "errors.pcie.nonfatal", 1) &&
+	      is_num(h, "errors.pcie.fatal", 0));
 	cJSON_Delete(h);
 	env.root = "/nonexistent-hvnode-root";
 	h = facts_heartbeat(&env, &kvm);
 	CHECK(cJSON_IsNull(get(h, "storage_pool")));
 	CHECK(cJSON_IsFalse(get(h, "time.synced")) && cJSON_IsNull(get(h, "time.source")) &&
 	      cJSON_GetArraySize(get(h, "time.servers")) == 0);
+	/* no EDAC driver: not counted (null), which is not the same as none */
+	CHECK(is_num(h, "errors.memory.controllers", 0) && cJSON_IsNull(get(h, "errors.memory.corrected")));
+	CHECK(is_num(h, "errors.pcie.correctable", 0));
 	cJSON_Delete(h);
 }
 
@@ -163,6 +222,7 @@ int main(int argc, char **argv)
 	test_registration_facts(root);
 	test_bootif_wins(root);
 	test_missing_tree();
+	test_odd_values();
 	test_heartbeat(root);
 	test_stable_text(root);
 	return check_done("facts");

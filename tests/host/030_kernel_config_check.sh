@@ -1,4 +1,4 @@
-# SUMMARY: the kernel config check lists every requested option the resolved .config lacks, and a drift from the committed resolved config is named
+# SUMMARY: the kernel config check lists every requested option the resolved .config lacks, a drift from the committed resolved config is named, and every default option allnoconfig dropped has its reason
 set -eu
 cat >"$WORK/.config" <<'CFG'
 CONFIG_KVM=y
@@ -38,3 +38,18 @@ grep -q "make linux-update-config" "$WORK/drift"
 "$TOP/scripts/kernel-config-drift.sh" "$WORK/committed" "$WORK/committed"
 # And the committed resolved config is what this build's fragments give.
 "$TOP/scripts/kernel-config-drift.sh" "$TOP/packages/linux/resolved.config" "$KCONFIG"
+# Options on by default that allnoconfig dropped: each has its reason in dropped-defaults.txt
+# (USB_PCI was such a hole: the xHCI driver built, no controller ever bound). A list that lacks
+# one fails naming it; a line that names nothing dropped is stale.
+: "${O:?the output directory of the finished build}"
+list=$TOP/packages/linux/dropped-defaults.txt
+"$TOP/scripts/kernel-config-defaults.sh" "$O/build/linux/tree" "$KCONFIG" "$list" "$TOP"/packages/linux/fragments/*.config
+first=$(awk '!/^[[:space:]]*(#|$)/ && $1 !~ /\*/ { print $1; exit }' "$list")
+{ grep -vx "$first.*" "$list"; echo "CONFIG_HVNODE_NO_SUCH_OPTION  a stale line"; } >"$WORK/list"
+if "$TOP/scripts/kernel-config-defaults.sh" "$O/build/linux/tree" "$KCONFIG" "$WORK/list" \
+	"$TOP"/packages/linux/fragments/*.config 2>"$WORK/defaults"; then
+	echo "the dropped-defaults check passed a list without $first"; exit 1
+fi
+cat "$WORK/defaults"
+grep -q "^  $first: off in the build, on by default, not in the list" "$WORK/defaults"
+grep -q "^  CONFIG_HVNODE_NO_SUCH_OPTION (list line [0-9]*): stale" "$WORK/defaults"

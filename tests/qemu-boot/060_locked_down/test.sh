@@ -20,7 +20,7 @@ for kv in kernel.kptr_restrict=2 kernel.dmesg_restrict=1 kernel.perf_event_paran
 	k=${kv%=*} v=${kv#*=}
 	check "sysctl $k reads back $v" "test \"\$(cat /proc/sys/$(echo "$k" | tr . /))\" = $v" || fail=1
 done
-# Compiled out (packages/linux/hardening-exceptions.md): the knobs do not exist at all.
+# Compiled out (packages/linux/left-out.md): the knobs do not exist at all.
 for k in kernel.unprivileged_bpf_disabled net.core.bpf_jit_harden kernel.kexec_load_disabled; do
 	check "$k is compiled out" "! test -e /proc/sys/$(echo "$k" | tr . /)" || fail=1
 done

@@ -11,10 +11,10 @@ READY='hvnode: node ready \(version '
 BOOT_TIMEOUT=${BOOT_TIMEOUT:-240}
 
 # qemu_start ARGS...: boots a node in the background; serial 0 to $CONSOLE, serial 1 on
-# $SHELL_SOCK (the debug shell, when the cmdline enables it).
+# $SHELL_SOCK (the debug shell, when the cmdline enables it). QEMU_MEM: RAM in MiB (default 1536).
 qemu_start() {
 	rm -f "$CONSOLE" "$SHELL_SOCK"
-	qemu-system-x86_64 -accel tcg -cpu max -smp 2 -m 1536 -display none -no-reboot \
+	qemu-system-x86_64 -accel tcg -cpu max -smp 2 -m "${QEMU_MEM:-1536}" -display none -no-reboot \
 		-serial "file:$CONSOLE" -serial "unix:$SHELL_SOCK,server=on,wait=off" \
 		-monitor none "$@" >"$WORK/qemu.log" 2>&1 &
 	QEMU_PID=$!

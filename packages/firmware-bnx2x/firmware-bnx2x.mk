@@ -1,0 +1,4 @@
+# firmware-bnx2x: device firmware (binary package, Debian non-free-firmware). The initramfs takes
+# from it only the files a driver built into the kernel names (MODULE_FIRMWARE), chosen by
+# scripts/firmware-select.sh (image/manifest "firmware").
+firmware-bnx2x_TARGET := $(STAMP)/extracted-firmware-bnx2x
