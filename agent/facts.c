@@ -500,31 +500,33 @@ static cJSON *facts_time(const struct facts_env *env)
 	return t;
 }
 
-/* Sums NAME (a count file) over every memory controller EDAC registered
- * (/sys/devices/system/edac/mc/mcN/NAME); -1 when there is none (no EDAC driver for this
- * machine's memory controller: errors then are not counted, which the manager must tell apart
- * from zero). */
-static long long facts_edac_sum(const struct facts_env *env, const char *name, int *controllers)
+/* Sums the corrected (ce_count) and uncorrected (ue_count) error counts over every memory
+ * controller EDAC registered (/sys/devices/system/edac/mc/mcN), in one pass; returns how many
+ * controllers had both files. With none (no EDAC driver for this machine's memory controller)
+ * errors are not counted, which the manager must tell apart from zero. */
+static int facts_edac_counts(const struct facts_env *env, long long *ce, long long *ue)
 {
 	char **names, rel[320];
-	long long sum = 0;
 	int n = facts_list(env, "/sys/devices/system/edac/mc", &names), found = 0;
 
+	*ce = *ue = 0;
 	for (int i = 0; i < n; i++) {
-		long long v;
+		long long c, u;
 
 		if (!names[i] || strncmp(names[i], "mc", 2) != 0 || !names[i][2])
 			continue;
-		snprintf(rel, sizeof(rel), "/sys/devices/system/edac/mc/%s/%s", names[i], name);
-		v = facts_read_number(env, rel, -1);
-		if (v >= 0) {
-			sum += v;
+		snprintf(rel, sizeof(rel), "/sys/devices/system/edac/mc/%s/ce_count", names[i]);
+		c = facts_read_number(env, rel, -1);
+		snprintf(rel, sizeof(rel), "/sys/devices/system/edac/mc/%s/ue_count", names[i]);
+		u = facts_read_number(env, rel, -1);
+		if (c >= 0 && u >= 0) {
+			*ce += c;
+			*ue += u;
 			found++;
 		}
 	}
 	facts_list_free(names, n);
-	*controllers = found;
-	return found ? sum : -1;
+	return found;
 }
 
 /* The TOTAL_ERR_* line of one PCIe AER statistics file (/sys/bus/pci/devices/D/aer_dev_*), or 0. */
@@ -564,17 +566,15 @@ static cJSON *facts_errors(const struct facts_env *env)
 	if (!e)
 		return NULL;
 	mem = cJSON_AddObjectToObject(e, "memory");
-	ce = facts_edac_sum(env, "ce_count", &mcs);
-	ue = facts_edac_sum(env, "ue_count", &mcs);
+	mcs = facts_edac_counts(env, &ce, &ue);
 	cJSON_AddNumberToObject(mem, "controllers", mcs);
-	if (ce >= 0)
+	if (mcs) {
 		cJSON_AddNumberToObject(mem, "corrected", (double)ce);
-	else
-		cJSON_AddNullToObject(mem, "corrected");
-	if (ue >= 0)
 		cJSON_AddNumberToObject(mem, "uncorrected", (double)ue);
-	else
+	} else {
+		cJSON_AddNullToObject(mem, "corrected");
 		cJSON_AddNullToObject(mem, "uncorrected");
+	}
 	n = facts_list(env, "/sys/bus/pci/devices", &names);
 	for (int i = 0; i < n; i++) {
 		if (!names[i])

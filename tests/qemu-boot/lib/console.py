@@ -61,18 +61,28 @@ def wait(log, marker, timeout):
         time.sleep(0.2)
 
 
+def connect_unix(path, deadline):
+    """A stream socket connected to the Unix socket PATH, retried every 0.2 s (QEMU may not
+    have made it yet) until time.monotonic() passes DEADLINE; then the last OSError."""
+    while True:
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            s.connect(path)
+            return s
+        except OSError:
+            s.close()
+            if time.monotonic() >= deadline:
+                raise
+            time.sleep(0.2)
+
+
 def shell(path, timeout, command):
     deadline = time.monotonic() + timeout
-    while True:
-        try:
-            s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-            s.connect(path)
-            break
-        except OSError:
-            if time.monotonic() >= deadline:
-                print(f"console: unable to connect to {path}", file=sys.stderr)
-                return 124
-            time.sleep(0.2)
+    try:
+        s = connect_unix(path, deadline)
+    except OSError:
+        print(f"console: unable to connect to {path}", file=sys.stderr)
+        return 124
     token = "%d_%d" % (os.getpid(), int(time.monotonic() * 1000))
     # The quotes split the markers in the echoed input, so only the shell's output matches.
     line = (f"echo HV''BEGIN_{token}; ( {command} ) 2>&1; echo HV''END_{token} $?\n")

@@ -9,9 +9,10 @@
       or when QEMU did not answer within TIMEOUT_S seconds (the socket may appear late).
 """
 import json
-import socket
 import sys
 import time
+
+from console import connect_unix
 
 
 def main():
@@ -20,17 +21,11 @@ def main():
         return 100
     path, timeout, commands = sys.argv[1], float(sys.argv[2]), sys.argv[3:]
     deadline = time.monotonic() + timeout
-    while True:
-        try:
-            sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-            sock.connect(path)
-            break
-        except OSError as err:
-            sock.close()
-            if time.monotonic() > deadline:
-                print(f"qmp.py: unable to connect to {path}: {err}", file=sys.stderr)
-                return 1
-            time.sleep(0.1)
+    try:
+        sock = connect_unix(path, deadline)
+    except OSError as err:
+        print(f"qmp.py: unable to connect to {path}: {err}", file=sys.stderr)
+        return 1
     sock.settimeout(max(1.0, deadline - time.monotonic()))
     stream = sock.makefile("rw", encoding="utf-8")
 
